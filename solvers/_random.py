@@ -1,0 +1,29 @@
+"""Seeds: every random draw of ifmf goes through :class:`numpy.random.SeedSequence`.
+
+A seed is a non-negative int or a ``SeedSequence``; independent streams for sub-tasks are made by
+``SeedSequence.spawn`` so that adding a task never changes the streams of the others.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from solvers.errors import bad_argument
+
+__all__ = ["as_seed_sequence", "make_rng"]
+
+
+def as_seed_sequence(seed, name: str = "seed") -> np.random.SeedSequence:
+    """Validate ``seed`` (non-negative int or SeedSequence) and return a SeedSequence."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise bad_argument(name, seed, "must be a non-negative int or a numpy.random.SeedSequence",
+                           "pass e.g. seed=12345 (every random draw is seeded for reproducibility)")
+    return np.random.SeedSequence(int(seed))
+
+
+def make_rng(seed, name: str = "seed") -> np.random.Generator:
+    """A PCG64 generator seeded through SeedSequence."""
+    return np.random.Generator(np.random.PCG64(as_seed_sequence(seed, name)))

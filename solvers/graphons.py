@@ -1,0 +1,576 @@
+"""Kernels ``w(xi, zeta)``, step kernels of weight matrices, and weight-matrix builders.
+
+Conventions (SPEC section 2): cells ``I_i = ((i-1)/N, i/N]``, labels ``xi_i = (i - 1/2)/N``
+(``i = 1..N``; in code 0-based ``xi[i] = (i + 0.5)/N``).  The step kernel of ``W`` is
+``w_N(xi, zeta) = N W_ij`` on ``I_i x I_j``.  ``zeta`` is the presynaptic variable: neuron ``i``
+feels ``h_i = sum_j W_ij f(X_j) = int w_N(xi_i, zeta) r(zeta) dzeta``.
+
+Degrees: ``degree(xi) = int_0^1 w(xi, zeta) dzeta`` (out-of-row integral, what enters the input
+``h = lam0 d(xi)`` for constant intensity) and ``in_degree(zeta) = int_0^1 w(xi, zeta) dxi``.  They
+are exact closed forms for the named kernels and exact row means for step kernels; a user's kernel
+without a closed form gets Gauss-Legendre quadrature (64 nodes per unit, stated in
+:class:`FunctionKernel`).
+
+Weight matrices ``kernel.weights(N)`` evaluate ``W_ij = w(xi_i, xi_j) / N`` at the labels, with
+``W_ii = 0``.  Named random sequences (SPEC section 8) take a seed (through ``SeedSequence``):
+``random_sign``, ``w_random`` (returns latent positions and the shuffling permutation),
+``sparse_erdos_renyi``; deterministic ones: ``checkerboard``, ``alternating``, ``hub``.
+
+``load_weights(path)`` reads ``.npy``, ``.npz`` (a dense array or a scipy sparse matrix saved by
+``scipy.sparse.save_npz``), ``.csv`` (comma separated, no header) and MatrixMarket ``.mtx`` (dense
+``array`` or sparse ``coordinate``).  Files are parsed as data only (``allow_pickle=False``).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from solvers._random import make_rng
+from solvers.errors import InvalidArgumentError, bad_argument
+
+__all__ = [
+    "Kernel",
+    "FunctionKernel",
+    "StepKernel",
+    "ring",
+    "two_block",
+    "constant",
+    "skew",
+    "product",
+    "step_kernel",
+    "labels",
+    "cell_index",
+    "checkerboard",
+    "random_sign",
+    "w_random",
+    "WRandomGraph",
+    "alternating_kernel",
+    "alternating",
+    "hub",
+    "sparse_erdos_renyi",
+    "named_kernel",
+    "build_weights",
+    "validate_weights",
+    "load_weights",
+    "KERNELS",
+    "WEIGHT_SEQUENCES",
+]
+
+_GL_NODES_PER_UNIT = 64
+
+
+def labels(n: int) -> np.ndarray:
+    """Cell midpoints ``xi_i = (i - 1/2)/n``, ``i = 1..n`` (0-based array)."""
+    n = _check_n("n", n)
+    return (np.arange(n) + 0.5) / n
+
+
+def cell_index(xi, n: int) -> np.ndarray:
+    """0-based index of the cell ``((i-1)/n, i/n]`` containing ``xi`` (``xi = 0`` goes to cell 0)."""
+    xi = np.asarray(xi, dtype=float)
+    return np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
+
+
+def _check_n(name: str, n: Any, minimum: int = 1) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
+        raise bad_argument(name, n, f"must be an integer >= {minimum}", f"pass e.g. {name}=1000")
+    return int(n)
+
+
+def _gauss_legendre_01(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(n)
+    return 0.5 * (x + 1.0), 0.5 * w
+
+
+# ------------------------------------------------------------------------------------------ kernels
+class Kernel:
+    """A kernel ``w(xi, zeta)`` on ``[0,1]^2``.
+
+    Subclasses implement ``_eval(xi, zeta)`` (broadcasting arrays).  Public API: calling the kernel
+    or :meth:`kernel` evaluates it; :meth:`degree`, :meth:`in_degree`; :meth:`weights` (dense matrix
+    ``w(xi_i, xi_j)/N``, zero diagonal); :meth:`matrix` (``n x n`` values on the grid, by midpoint
+    values or exact cell averages); ``sup`` (``sup |w|``); ``symmetric``; ``name``.
+    """
+
+    name: str = "kernel"
+    symmetric: bool = False
+
+    def _eval(self, xi, zeta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, xi, zeta):
+        xi = np.asarray(xi, dtype=float)
+        zeta = np.asarray(zeta, dtype=float)
+        return np.asarray(self._eval(xi, zeta), dtype=float) * np.ones(np.broadcast_shapes(xi.shape, zeta.shape))
+
+    def kernel(self, xi, zeta):
+        """Evaluate ``w(xi, zeta)`` (vectorised, broadcasting)."""
+        return self(xi, zeta)
+
+    # degrees -------------------------------------------------------------------------------
+    def degree(self, xi):
+        """``int_0^1 w(xi, zeta) dzeta`` (Gauss-Legendre unless a subclass has a closed form)."""
+        z, wq = _gauss_legendre_01(_GL_NODES_PER_UNIT)
+        xi = np.asarray(xi, dtype=float)
+        return np.tensordot(self(xi[..., None], z), wq, axes=([-1], [0]))
+
+    def in_degree(self, zeta):
+        """``int_0^1 w(xi, zeta) dxi``."""
+        x, wq = _gauss_legendre_01(_GL_NODES_PER_UNIT)
+        zeta = np.asarray(zeta, dtype=float)
+        return np.tensordot(self(x, zeta[..., None]), wq, axes=([-1], [0]))
+
+    @property
+    def sup(self) -> float:
+        """``sup |w|`` (dense-grid maximum polished by a local search, see subclasses)."""
+        g = labels(1024)
+        return float(np.max(np.abs(self(g[:, None], g[None, :]))))
+
+    # discretisations -----------------------------------------------------------------------
+    def matrix(self, n: int, method: str = "midpoint") -> np.ndarray:
+        """``n x n`` discretisation: ``"midpoint"`` values ``w(xi_i, xi_j)`` or ``"cell-average"``
+        ``n^2 int_{I_i x I_j} w`` (exact for step kernels on a refining grid, Gauss-Legendre with
+        4x4 nodes per cell otherwise, error ``O(n^-8)`` for smooth kernels)."""
+        n = _check_n("n", n)
+        if method == "midpoint":
+            g = labels(n)
+            return self(g[:, None], g[None, :])
+        if method == "cell-average":
+            return self._cell_average(n)
+        raise bad_argument("method", method, "unknown discretisation", "use 'midpoint' or 'cell-average'")
+
+    def _cell_average(self, n: int) -> np.ndarray:
+        q, wq = np.polynomial.legendre.leggauss(4)
+        q = 0.5 * (q + 1.0)
+        wq = 0.5 * wq
+        edges = np.arange(n) / n
+        pts = (edges[:, None] + q[None, :] / n).ravel()  # n*4
+        vals = self(pts[:, None], pts[None, :]).reshape(n, 4, n, 4)
+        return np.einsum("iajb,a,b->ij", vals, wq, wq)
+
+    def weights(self, N: int, dtype=np.float64) -> np.ndarray:
+        """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
+        N = _check_n("N", N)
+        W = np.asfortranarray(self.matrix(N, "midpoint") / N, dtype=dtype)
+        np.fill_diagonal(W, 0.0)
+        return W
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+@dataclass(frozen=True, repr=False)
+class FunctionKernel(Kernel):
+    """A kernel given by a vectorised callable ``func(xi, zeta)``.
+
+    ``degree_func`` / ``in_degree_func`` give closed forms (else Gauss-Legendre quadrature with 64
+    nodes, exact for polynomials of degree <= 127 and spectrally accurate for analytic kernels).
+    ``sup_value`` gives ``sup |w|`` exactly (else a 1024^2 grid maximum polished by L-BFGS-B).
+    """
+
+    func: Callable = field(default=None)
+    name: str = "custom"
+    symmetric: bool = False
+    degree_func: Callable | None = None
+    in_degree_func: Callable | None = None
+    sup_value: float | None = None
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not callable(self.func):
+            raise bad_argument("func", self.func, "must be callable", "pass a function (xi, zeta) -> w")
+
+    def _eval(self, xi, zeta):
+        return self.func(xi, zeta)
+
+    def degree(self, xi):
+        if self.degree_func is not None:
+            xi = np.asarray(xi, dtype=float)
+            return np.asarray(self.degree_func(xi), dtype=float) * np.ones_like(xi)
+        return super().degree(xi)
+
+    def in_degree(self, zeta):
+        if self.in_degree_func is not None:
+            zeta = np.asarray(zeta, dtype=float)
+            return np.asarray(self.in_degree_func(zeta), dtype=float) * np.ones_like(zeta)
+        return super().in_degree(zeta)
+
+    @property
+    def sup(self) -> float:
+        if self.sup_value is not None:
+            return float(self.sup_value)
+        from scipy.optimize import minimize
+
+        g = labels(1024)
+        vals = np.abs(self(g[:, None], g[None, :]))
+        i, j = np.unravel_index(np.argmax(vals), vals.shape)
+        res = minimize(lambda p: -abs(float(self(p[0], p[1]))), x0=[g[i], g[j]],
+                       bounds=[(0.0, 1.0), (0.0, 1.0)], method="L-BFGS-B")
+        return float(max(vals[i, j], -res.fun))
+
+
+@dataclass(frozen=True, repr=False)
+class StepKernel(Kernel):
+    """Step kernel ``w(xi, zeta) = values[a, b]`` for ``xi`` in cell ``a`` and ``zeta`` in cell ``b``
+    of the uniform partition into ``values.shape[0]`` cells (cells ``((a-1)/n, a/n]``)."""
+
+    values: np.ndarray = field(default=None)
+    name: str = "step"
+
+    def __post_init__(self):
+        v = np.asarray(self.values, dtype=float)
+        if v.ndim != 2 or v.shape[0] != v.shape[1] or v.shape[0] == 0:
+            raise bad_argument("values", getattr(self.values, "shape", self.values),
+                               "must be a non-empty square matrix", "pass an n x n array")
+        if not np.all(np.isfinite(v)):
+            raise bad_argument("values", "array with non-finite entries", "must be finite",
+                               "remove NaN/inf entries")
+        v = v.copy()
+        v.setflags(write=False)
+        object.__setattr__(self, "values", v)
+
+    @property
+    def n(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def symmetric(self) -> bool:  # type: ignore[override]
+        return bool(np.array_equal(self.values, self.values.T))
+
+    def _eval(self, xi, zeta):
+        return self.values[cell_index(xi, self.n), cell_index(zeta, self.n)]
+
+    def degree(self, xi):
+        return self.values.mean(axis=1)[cell_index(xi, self.n)]
+
+    def in_degree(self, zeta):
+        return self.values.mean(axis=0)[cell_index(zeta, self.n)]
+
+    @property
+    def sup(self) -> float:
+        return float(np.max(np.abs(self.values)))
+
+    def _cell_average(self, n: int) -> np.ndarray:
+        if n % self.n == 0:
+            k = n // self.n
+            return np.kron(self.values, np.ones((k, k)))
+        # exact: overlap lengths of the two partitions
+        P = _overlap_matrix(n, self.n)  # n x m, rows sum to 1/n
+        return (n * P) @ self.values @ (n * P).T
+
+    def weights(self, N: int, dtype=np.float64) -> np.ndarray:
+        N = _check_n("N", N)
+        if N == self.n:
+            W = np.asfortranarray(self.values / N, dtype=dtype)
+            np.fill_diagonal(W, 0.0)
+            return W
+        return super().weights(N, dtype)
+
+
+def _overlap_matrix(n: int, m: int) -> np.ndarray:
+    """``P[a, b] = |I^n_a  cap  I^m_b|`` for the uniform partitions into n and m cells."""
+    a = np.arange(n)
+    b = np.arange(m)
+    lo = np.maximum(a[:, None] / n, b[None, :] / m)
+    hi = np.minimum((a[:, None] + 1) / n, (b[None, :] + 1) / m)
+    return np.clip(hi - lo, 0.0, None)
+
+
+def step_kernel(W, name: str = "step") -> StepKernel:
+    """Step kernel ``w_N = N W`` of a weight matrix (SPEC section 2)."""
+    W = validate_weights(W, "W")
+    if sp.issparse(W):
+        W = W.toarray()
+    return StepKernel(values=W.shape[0] * np.asarray(W), name=name)
+
+
+# ----------------------------------------------------------------------------- named kernels (S8)
+def ring(J0: float = 1.0, J1: float = 0.5) -> FunctionKernel:
+    """``w = J0 + J1 cos(2 pi (xi - zeta))``; degree ``J0``; symmetric, translation invariant."""
+    J0, J1 = float(J0), float(J1)
+    return _RingKernel(func=lambda x, z: J0 + J1 * np.cos(2 * np.pi * (x - z)), name="ring", symmetric=True,
+                       degree_func=lambda x: J0 + 0 * x, in_degree_func=lambda z: J0 + 0 * z,
+                       sup_value=abs(J0) + abs(J1), params={"J0": J0, "J1": J1})
+
+
+@dataclass(frozen=True, repr=False)
+class _RingKernel(FunctionKernel):
+    def _cell_average(self, n: int) -> np.ndarray:
+        # cell average of cos(2 pi (xi - zeta)) is sinc(1/n)^2 cos(2 pi (xi_i - xi_j)), exact
+        s = np.sinc(1.0 / n)
+        g = labels(n)
+        return self.params["J0"] + self.params["J1"] * s * s * np.cos(2 * np.pi * (g[:, None] - g[None, :]))
+
+
+def two_block(a: float = 1.5, b: float = 0.2) -> StepKernel:
+    """``w = a`` on the diagonal blocks (both below or both above 1/2), ``b`` off; degree ``(a+b)/2``."""
+    return StepKernel(values=np.array([[a, b], [b, a]], dtype=float), name="two-block")
+
+
+def constant(J: float = 1.0) -> StepKernel:
+    """``w = J``."""
+    return StepKernel(values=np.array([[float(J)]]), name="constant")
+
+
+def skew() -> FunctionKernel:
+    """``w = 0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta))``: non-symmetric, not translation
+    invariant.  ``degree(xi) = 0.6 + 0.6 xi``, ``in_degree(zeta) = 1.1 - 0.4 zeta``."""
+    return FunctionKernel(
+        func=lambda x, z: 0.8 + 0.6 * x - 0.4 * z + 0.5 * np.sin(2 * np.pi * (x - z)),
+        name="skew", symmetric=False,
+        degree_func=lambda x: 0.6 + 0.6 * x, in_degree_func=lambda z: 1.1 - 0.4 * z)
+
+
+def product() -> FunctionKernel:
+    """``w = 2 xi zeta``: ``degree(xi) = xi``, ``in_degree(zeta) = zeta``, ``sup = 2``."""
+    return _ProductKernel(func=lambda x, z: 2.0 * x * z, name="product", symmetric=True,
+                          degree_func=lambda x: x, in_degree_func=lambda z: z, sup_value=2.0)
+
+
+@dataclass(frozen=True, repr=False)
+class _ProductKernel(FunctionKernel):
+    def _cell_average(self, n: int) -> np.ndarray:
+        g = labels(n)  # bilinear: the cell average is the midpoint value
+        return 2.0 * g[:, None] * g[None, :]
+
+
+KERNELS: dict[str, Callable[..., Kernel]] = {
+    "ring": ring,
+    "two-block": two_block,
+    "constant": constant,
+    "skew": skew,
+    "product": product,
+}
+
+
+def named_kernel(name: str, **params) -> Kernel:
+    """Look up a named kernel of SPEC section 8 (``ring``, ``two-block``, ``constant``, ``skew``,
+    ``product``); unknown names raise and list the valid ones."""
+    key = str(name).lower().replace("_", "-")
+    if key not in KERNELS:
+        raise bad_argument("name", name, "unknown kernel", f"use one of {sorted(KERNELS)}")
+    try:
+        return KERNELS[key](**params)
+    except TypeError as exc:
+        raise bad_argument("params", params, f"wrong parameters for kernel {key!r} ({exc})",
+                           f"see help(solvers.graphons.{KERNELS[key].__name__})") from None
+
+
+# ---------------------------------------------------------------------------- weight sequences
+def checkerboard(N: int, J: float = 1.0, dtype=np.float64) -> np.ndarray:
+    """``W_ij = J (1 + (-1)^{i+j}) / N`` (``2J/N`` between neurons of equal parity), ``W_ii = 0``.
+
+    Under the given labels its step kernel converges weakly-* to ``J`` but stays at cut norm ``J/4``
+    from it; relabelled by parity it is the two-population kernel ``2J 1{same parity}``.
+    """
+    N = _check_n("N", N)
+    i = np.arange(N)
+    W = np.asfortranarray(float(J) * (1.0 + (-1.0) ** (i[:, None] + i[None, :])) / N, dtype=dtype)
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def random_sign(N: int, seed, J: float = 1.0, dtype=np.float64) -> np.ndarray:
+    """``W_ij = +-J/N`` i.i.d. fair signs, ``W_ii = 0``; cut-norm limit is the zero kernel."""
+    N = _check_n("N", N)
+    rng = make_rng(seed)
+    W = np.asfortranarray(np.where(rng.random((N, N)) < 0.5, -1.0, 1.0) * (float(J) / N), dtype=dtype)
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+@dataclass(frozen=True)
+class WRandomGraph:
+    """A W-random weight matrix with its latent data.
+
+    ``weights[i, j]`` belongs to neurons with latent positions ``positions[i]``, ``positions[j]``;
+    ``permutation`` is the shuffle applied to the labels (``weights = W0[perm][:, perm]`` where ``W0``
+    was drawn with positions in the order drawn).  ``np.argsort(positions)`` is the relabelling by
+    known latent positions.
+    """
+
+    weights: np.ndarray
+    positions: np.ndarray
+    permutation: np.ndarray
+    kernel: Kernel
+    M: float
+
+
+def w_random(kernel: Kernel, N: int, seed, dtype=np.float64) -> WRandomGraph:
+    """``W_ij = M sign(w(U_i,U_j)) A_ij / N``, ``A_ij ~ Bernoulli(|w(U_i,U_j)|/M)``, ``M = sup|w|``,
+    ``U_i`` i.i.d. uniform, labels shuffled; ``W_ii = 0``.  ``E[N W_ij | U] = w(U_i, U_j)``."""
+    if not isinstance(kernel, Kernel):
+        raise bad_argument("kernel", kernel, "must be a solvers.graphons.Kernel", "pass e.g. ring()")
+    N = _check_n("N", N)
+    rng = make_rng(seed)
+    M = float(kernel.sup)
+    if not (M > 0 and math.isfinite(M)):
+        raise bad_argument("kernel", kernel, f"sup |w| = {M} must be positive and finite", "use a bounded non-zero kernel")
+    U = rng.random(N)
+    vals = kernel(U[:, None], U[None, :])
+    p = np.abs(vals) / M
+    if np.any(p > 1 + 1e-12):
+        raise InvalidArgumentError(f"kernel {kernel.name}: |w| exceeds its stated sup {M}; fix its sup_value")
+    A = rng.random((N, N)) < p
+    W0 = np.where(A, M * np.sign(vals) / N, 0.0)
+    np.fill_diagonal(W0, 0.0)
+    perm = rng.permutation(N)
+    W = np.asfortranarray(W0[np.ix_(perm, perm)], dtype=dtype)
+    return WRandomGraph(weights=W, positions=U[perm], permutation=perm, kernel=kernel, M=M)
+
+
+def alternating_kernel(N: int) -> Kernel:
+    """The kernel the ``alternating`` sequence uses at size ``N``: ``ring`` for even N, ``two-block`` for odd."""
+    N = _check_n("N", N)
+    return ring() if N % 2 == 0 else two_block()
+
+
+def alternating(N: int, dtype=np.float64) -> np.ndarray:
+    """Two accumulation points: even N from ``ring``, odd N from ``two-block``."""
+    return alternating_kernel(N).weights(N, dtype=dtype)
+
+
+def hub(N: int, dtype=np.float64) -> np.ndarray:
+    """Negative control: ``W_i1 = 0.5`` for all ``i != 1`` (neuron 1 kicks everyone by O(1)), the rest
+    ``1/N``, ``W_ii = 0``.  ``kappa_N = N/2`` grows: violates the O(1/N) hypothesis."""
+    N = _check_n("N", N, minimum=2)
+    W = np.full((N, N), 1.0 / N, dtype=dtype, order="F")
+    W[:, 0] = 0.5
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def sparse_erdos_renyi(N: int, seed, p: float | None = None, dtype=np.float64) -> sp.csc_matrix:
+    """Sparse Erdos-Renyi weights ``W_ij = A_ij / (N p)``, ``A_ij ~ Bernoulli(p)`` (default
+    ``p = N^{-1/2}``), ``W_ii = 0``.  ``kappa_N = 1/p`` grows like ``N^{1/2}``: violates O(1/N)."""
+    N = _check_n("N", N)
+    p = N ** -0.5 if p is None else float(p)
+    if not 0 < p <= 1:
+        raise bad_argument("p", p, "must be in (0, 1]", "pass a connection probability")
+    rng = make_rng(seed)
+    A = sp.random(N, N, density=p, format="coo", random_state=rng, data_rvs=lambda k: np.ones(k))
+    A = A.tocsc()
+    A.setdiag(0.0)
+    A.eliminate_zeros()
+    return (A / (N * p)).astype(dtype).tocsc()
+
+
+WEIGHT_SEQUENCES = ("ring", "two-block", "constant", "skew", "product", "checkerboard",
+                    "random-sign", "w-random", "alternating", "hub", "erdos-renyi")
+
+
+def build_weights(name: str, N: int, seed=None, dtype=np.float64, **params):
+    """Weights of a named sequence of SPEC section 8 at size ``N``.
+
+    Named kernels give ``kernel.weights(N)``; ``w-random`` takes ``kernel=<name>`` (default ``ring``)
+    and returns the :class:`WRandomGraph`'s weights.  Random sequences need ``seed``.
+    """
+    key = str(name).lower().replace("_", "-")
+    if key in KERNELS:
+        return named_kernel(key, **params).weights(N, dtype=dtype)
+    if key == "checkerboard":
+        return checkerboard(N, dtype=dtype, **params)
+    if key == "alternating":
+        return alternating(N, dtype=dtype)
+    if key == "hub":
+        return hub(N, dtype=dtype)
+    if key in ("random-sign", "w-random", "erdos-renyi"):
+        if seed is None:
+            raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
+        if key == "random-sign":
+            return random_sign(N, seed, dtype=dtype, **params)
+        if key == "erdos-renyi":
+            return sparse_erdos_renyi(N, seed, dtype=dtype, **params)
+        kname = params.pop("kernel", "ring")
+        kern = kname if isinstance(kname, Kernel) else named_kernel(kname, **params)
+        return w_random(kern, N, seed, dtype=dtype).weights
+    raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
+
+
+# ----------------------------------------------------------------------------------- validation / IO
+def validate_weights(W, name: str = "weights"):
+    """Check a weight matrix: 2-D, square, non-empty, finite, real.  Returns a float ndarray (kept
+    as given if already float32/float64) or a scipy sparse CSC matrix."""
+    if sp.issparse(W):
+        if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
+            raise bad_argument(name, f"sparse matrix of shape {W.shape}", "must be a non-empty square matrix",
+                               "pass an N x N matrix (row i = postsynaptic neuron i)")
+        if np.iscomplexobj(W.data):
+            raise bad_argument(name, "complex sparse matrix", "must be real", "pass real weights")
+        W = W.tocsc()
+        if not np.all(np.isfinite(W.data)):
+            bad = int(np.sum(~np.isfinite(W.data)))
+            raise bad_argument(name, f"sparse matrix with {bad} non-finite entries", "must be finite",
+                               "remove NaN/inf entries")
+        if W.dtype not in (np.float32, np.float64):
+            W = W.astype(np.float64)
+        return W
+    try:
+        A = np.asarray(W)
+    except Exception:  # pragma: no cover - exotic inputs
+        raise bad_argument(name, W, "must be array-like", "pass a numpy array") from None
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise bad_argument(name, f"array of shape {A.shape}", "must be a non-empty square N x N matrix",
+                           "pass an N x N matrix (row i = postsynaptic neuron i)")
+    if np.iscomplexobj(A) or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
+        raise bad_argument(name, f"array of dtype {A.dtype}", "must be real numbers", "pass float weights")
+    if A.dtype not in (np.float32, np.float64):
+        A = A.astype(np.float64)
+    if not np.all(np.isfinite(A)):
+        idx = np.argwhere(~np.isfinite(A))[0]
+        raise bad_argument(name, f"matrix with non-finite entry at {tuple(int(i) for i in idx)}",
+                           "must be finite", "remove NaN/inf entries")
+    return A
+
+
+def load_weights(path: str | os.PathLike):
+    """Load a weight matrix from ``.npy``, ``.npz``, ``.csv`` or ``.mtx`` (dense or sparse).
+
+    Returns a dense float64 ndarray or a scipy sparse CSC matrix, validated by
+    :func:`validate_weights`.  Raises :class:`~solvers.errors.InvalidArgumentError` for a missing
+    file, an unknown extension or contents that are not a real square matrix.
+    """
+    p = os.fspath(path)
+    if not os.path.isfile(p):
+        raise bad_argument("path", p, "file does not exist", "check the path")
+    ext = os.path.splitext(p)[1].lower()
+    try:
+        if ext == ".npy":
+            W = np.load(p, allow_pickle=False)
+        elif ext == ".npz":
+            W = _load_npz(p)
+        elif ext == ".csv":
+            W = np.loadtxt(p, delimiter=",", ndmin=2)
+        elif ext == ".mtx":
+            from scipy.io import mmread
+
+            W = mmread(p)
+            if sp.issparse(W):
+                W = W.tocsc()
+        else:
+            raise bad_argument("path", p, f"unknown extension {ext!r}", "use .npy, .npz, .csv or .mtx")
+    except InvalidArgumentError:
+        raise
+    except Exception as exc:
+        raise bad_argument("path", p, f"could not be read as a {ext} matrix ({type(exc).__name__}: {exc})",
+                           "check the file format") from None
+    return validate_weights(W, name=f"contents of {p}")
+
+
+def _load_npz(p: str):
+    with np.load(p, allow_pickle=False) as z:
+        keys = set(z.files)
+        if {"format", "shape"} <= keys and ({"data", "indices", "indptr"} <= keys or {"row", "col", "data"} <= keys):
+            return sp.load_npz(p)
+        for k in ("W", "weights"):
+            if k in keys:
+                return z[k]
+        if len(keys) == 1:
+            return z[next(iter(keys))]
+    raise bad_argument("path", p, f"npz holds arrays {sorted(keys)} and none is named 'W' or 'weights'",
+                       "save the matrix as np.savez(path, W=W) or with scipy.sparse.save_npz")

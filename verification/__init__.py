@@ -1,0 +1,1 @@
+"""ifmf verification: graph limits, hypothesis checks, metrics, studies and the ``ifmf`` command."""
