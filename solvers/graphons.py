@@ -73,7 +73,11 @@ def labels(n: int) -> np.ndarray:
 def cell_index(xi, n: int) -> np.ndarray:
     """0-based index of the cell ``((i-1)/n, i/n]`` containing ``xi`` (``xi = 0`` goes to cell 0)."""
     xi = np.asarray(xi, dtype=float)
-    return np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
+    idx = np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
+    # ``xi * n`` is rounded: compare with the float cell edges ``k / n`` themselves so that the
+    # edge ``k / n`` (as computed in floating point) always closes cell ``k`` (1-based).
+    idx = idx - ((idx > 0) & (xi <= idx / n))
+    return idx + ((idx < n - 1) & (xi > (idx + 1) / n))
 
 
 def _check_n(name: str, n: Any, minimum: int = 1) -> int:
