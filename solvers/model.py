@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping
 
 import mpmath
 import numpy as np
+from scipy.special import expit
 
 from solvers.errors import bad_argument
 
@@ -224,9 +225,9 @@ class Sigmoid(Intensity):
         object.__setattr__(self, "theta", _finite("theta", self.theta))
 
     def __call__(self, x):
-        z = -self.beta * (np.asarray(x, dtype=float) - self.theta)
-        # 0.5 (1 + tanh(-z/2)) == 1 / (1 + e^z), without overflow warnings
-        return self.lam * 0.5 * (1.0 + np.tanh(-0.5 * z))
+        # expit(u) = 1 / (1 + e^-u): no overflow warnings, and full relative accuracy in the left
+        # tail (the former 0.5 (1 + tanh(u/2)) returned 0 for f below ~1e-17 lam)
+        return self.lam * expit(self.beta * (np.asarray(x, dtype=float) - self.theta))
 
     def mp(self, x):
         return mpmath.mpf(self.lam) / (1 + mpmath.exp(-mpmath.mpf(self.beta) * (x - mpmath.mpf(self.theta))))
