@@ -1,0 +1,12 @@
+"""Network simulators for SPEC section 1: exact event-driven thinning and a clock-driven scheme.
+
+Entry point :func:`simulate`; the result is a :class:`SimulationResult`.  Weights enter through a
+:class:`SynapticOperator` (dense or sparse; see :mod:`solvers.particles.operators`).  Each scheme is
+in its own module: :mod:`solvers.particles.exact`, :mod:`solvers.particles.clock`.
+"""
+from solvers.particles.api import METHODS, PATHS, simulate
+from solvers.particles.operators import DenseOperator, SparseOperator, SynapticOperator, make_operator
+from solvers.particles.result import PopulationRate, SimulationResult
+
+__all__ = ["simulate", "SimulationResult", "PopulationRate", "SynapticOperator", "DenseOperator",
+           "SparseOperator", "make_operator", "METHODS", "PATHS"]

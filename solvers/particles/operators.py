@@ -1,0 +1,174 @@
+"""Synaptic operators: how a spike of neuron ``j`` reaches the other neurons.
+
+A spike of ``j`` adds ``scale * W[:, j]`` to a state vector (``W_jj`` is then overwritten by the
+reset, so the diagonal is never used).  The event loops only ever ask an operator for this one
+operation, "add column ``j`` times ``scale``", and for the sign pattern of a column (the unbounded
+intensity path redraws the candidates of neurons that received a positive kick).  Each operator
+hands the compiled loops a fixed tuple of arrays (:meth:`SynapticOperator.kernel_args`) and a tag;
+the compiled ``add_column`` picks the branch once per spike.  A structured operator (for instance a
+low-rank ``U V^T`` evaluated on the fly) is added by writing one subclass and one compiled branch,
+without changing :func:`solvers.particles.simulate` or its callers.
+
+Dense weights are kept in their dtype (float32 or float64) and in Fortran order (columns
+contiguous); an array already in Fortran order is used without a copy, a C-ordered one is copied
+once.  Sparse weights are scipy CSC matrices (other sparse formats are converted once).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from solvers.graphons import validate_weights
+
+__all__ = ["SynapticOperator", "DenseOperator", "SparseOperator", "make_operator",
+           "OP_DENSE", "OP_SPARSE"]
+
+log = logging.getLogger(__name__)
+
+#: tags of the compiled branches (internal; users pick operators by class)
+OP_DENSE = 0
+OP_SPARSE = 1
+
+
+class SynapticOperator:
+    """Abstract operator ``W`` (``N x N``): ``state += scale * W[:, j]``.
+
+    Attributes
+    ----------
+    N : int
+        Number of neurons.
+    dtype : numpy.dtype
+        Storage dtype of the weights (the state is always float64).
+    nbytes : int
+        Memory held by the weights.
+    """
+
+    tag: int = -1
+    N: int
+    dtype: np.dtype
+
+    def kernel_args(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(tag, dense, data, indices, indptr)`` for the compiled loops (unused slots are empty)."""
+        raise NotImplementedError
+
+    def column(self, j: int) -> np.ndarray:
+        """Column ``j`` as a dense float64 vector (for tests and the reference loop)."""
+        raise NotImplementedError
+
+    def add_column(self, state: np.ndarray, j: int, scale: float = 1.0) -> None:
+        """``state += scale * W[:, j]`` in Python (reference path; the diagonal included)."""
+        state += scale * self.column(j)
+
+    @property
+    def nbytes(self) -> int:
+        raise NotImplementedError
+
+    def row_sums(self) -> np.ndarray:
+        """``sum_j W_ij`` without the diagonal, shape ``(N,)``."""
+        raise NotImplementedError
+
+
+class DenseOperator(SynapticOperator):
+    """Dense weights, Fortran order, float32 or float64."""
+
+    tag = OP_DENSE
+
+    def __init__(self, W: np.ndarray):
+        if not W.flags.f_contiguous:
+            log.info("copying a C-ordered %s weight matrix of shape %s to Fortran order", W.dtype, W.shape)
+        self.W = np.asfortranarray(W)
+        self.N = self.W.shape[0]
+        self.dtype = self.W.dtype
+        self._empty_data = np.empty(0, dtype=self.dtype)
+        self._empty_idx = np.empty(0, dtype=np.int32)
+
+    def kernel_args(self):
+        return (self.tag, self.W, self._empty_data, self._empty_idx, self._empty_idx)
+
+    def column(self, j: int) -> np.ndarray:
+        return self.W[:, j].astype(np.float64)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.W.nbytes)
+
+    def row_sums(self) -> np.ndarray:
+        return self.W.sum(axis=1, dtype=np.float64) - np.diag(self.W).astype(np.float64)
+
+
+class SparseOperator(SynapticOperator):
+    """Sparse weights in CSC format (duplicates summed, indices as stored by scipy)."""
+
+    tag = OP_SPARSE
+
+    def __init__(self, W: sp.spmatrix | sp.sparray):
+        W = W.tocsc()
+        if not W.has_canonical_format:
+            W = W.copy()
+            W.sum_duplicates()
+        self.W = W
+        self.N = W.shape[0]
+        self.dtype = W.dtype
+        self._empty_dense = np.empty((0, 0), dtype=self.dtype, order="F")
+
+    def kernel_args(self):
+        W = self.W
+        return (self.tag, self._empty_dense, W.data, W.indices, W.indptr)
+
+    def column(self, j: int) -> np.ndarray:
+        out = np.zeros(self.N)
+        lo, hi = self.W.indptr[j], self.W.indptr[j + 1]
+        out[self.W.indices[lo:hi]] = self.W.data[lo:hi]
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        W = self.W
+        return int(W.data.nbytes + W.indices.nbytes + W.indptr.nbytes)
+
+    def row_sums(self) -> np.ndarray:
+        return np.asarray(self.W.sum(axis=1), dtype=np.float64).ravel() - self.W.diagonal().astype(np.float64)
+
+
+def make_operator(weights: Any, name: str = "weights") -> SynapticOperator:
+    """Validate ``weights`` (dense array, scipy sparse matrix or an operator) and wrap it."""
+    if isinstance(weights, SynapticOperator):
+        return weights
+    W = validate_weights(weights, name)
+    if sp.issparse(W):
+        return SparseOperator(W)
+    return DenseOperator(W)
+
+
+# ------------------------------------------------------------------------------- compiled kernels
+@numba.njit(cache=True, inline="always")
+def add_column(tag, dense, data, indices, indptr, j, scale, state):
+    """``state += scale * W[:, j]`` (diagonal included; callers overwrite ``state[j]``)."""
+    if tag == 0:
+        col = dense[:, j]
+        for i in range(state.shape[0]):
+            state[i] += scale * col[i]
+    else:
+        for k in range(indptr[j], indptr[j + 1]):
+            state[indices[k]] += scale * data[k]
+
+
+@numba.njit(cache=True, inline="always")
+def column_nnz(tag, dense, indptr, j):
+    """Number of stored entries of column ``j`` (``N`` for dense)."""
+    if tag == 0:
+        return dense.shape[0]
+    return indptr[j + 1] - indptr[j]
+
+
+@numba.njit(cache=True, inline="always")
+def column_entry(tag, dense, data, indices, indptr, j, k):
+    """``(row, value)`` of the ``k``-th stored entry of column ``j``."""
+    if tag == 0:
+        return k, dense[k, j]
+    p = indptr[j] + k
+    return indices[p], data[p]

@@ -1,0 +1,119 @@
+"""The result of a network simulation."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from solvers.errors import bad_argument
+
+__all__ = ["SimulationResult", "PopulationRate"]
+
+
+class PopulationRate(NamedTuple):
+    """Binned population rate: ``rate[k]`` = spikes in ``[edges[k], edges[k+1])`` / (N * width_k).
+
+    Shapes: ``edges (K+1,)``, ``centres (K,)``, ``rate (K,)`` in spikes per neuron per unit time,
+    ``counts (K,)`` the raw spike counts.
+    """
+
+    edges: np.ndarray
+    centres: np.ndarray
+    rate: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Spike trains, recorded states and counters of one run of :func:`~solvers.particles.simulate`.
+
+    Attributes
+    ----------
+    spike_times : ndarray, shape (n_spikes,)
+        Spike times, non-decreasing (strictly increasing for ``method="exact"``; equal within a step
+        for ``"clock"``, where neurons are then in increasing index order).
+    spike_neurons : ndarray of int64, shape (n_spikes,)
+        Index (0-based) of the neuron that fired.
+    record_times : ndarray, shape (R,)
+        Times at which the state was recorded.
+    states : ndarray, shape (R, N)
+        ``X(record_times[r])`` (right-continuous: a spike at exactly a record time is included).
+    t_end, N : float, int
+        Horizon and network size.
+    n_candidates : int
+        Candidate events examined (exact) or Bernoulli trials ``N * n_steps`` (clock).
+    n_spikes : int
+        ``len(spike_times)``.
+    wall_time : float
+        Seconds spent in the event loop (validation and compilation excluded).
+    seed : int or SeedSequence
+        The seed the run was made with.
+    method : str
+        ``"exact"`` or ``"clock"``.
+    dt : float or None
+        Clock step.
+    path : str
+        ``"compiled"`` or ``"python"`` (custom callables).
+    n_rebases : int
+        Integrating-factor rebases (exact leaky path).
+    info : dict
+        Further details (dominating-bound kind, operator, dtype, stream ids given or not).
+    """
+
+    spike_times: np.ndarray
+    spike_neurons: np.ndarray
+    record_times: np.ndarray
+    states: np.ndarray
+    t_end: float
+    N: int
+    n_candidates: int
+    n_spikes: int
+    wall_time: float
+    seed: Any
+    method: str
+    dt: float | None = None
+    path: str = "compiled"
+    n_rebases: int = 0
+    info: dict = field(default_factory=dict)
+
+    @property
+    def acceptance_ratio(self) -> float:
+        """``n_spikes / n_candidates`` (nan when there was no candidate)."""
+        return self.n_spikes / self.n_candidates if self.n_candidates else math.nan
+
+    @property
+    def mean_rate(self) -> float:
+        """Spikes per neuron per unit time over ``[0, t_end]``."""
+        return self.n_spikes / (self.N * self.t_end)
+
+    def spike_counts(self) -> np.ndarray:
+        """Number of spikes of each neuron, shape ``(N,)``."""
+        return np.bincount(self.spike_neurons, minlength=self.N)
+
+    def spike_train(self, i: int) -> np.ndarray:
+        """Spike times of neuron ``i``."""
+        return self.spike_times[self.spike_neurons == i]
+
+    def population_rate(self, bin_width: float, *, t_start: float = 0.0) -> PopulationRate:
+        """Population rate in bins of width ``bin_width`` from ``t_start`` to ``t_end`` (the last
+        bin is shorter if ``bin_width`` does not divide the window; the last bin includes ``t_end``)."""
+        try:
+            bw = float(bin_width)
+        except (TypeError, ValueError):
+            bw = math.nan
+        if not (bw > 0 and math.isfinite(bw)):
+            raise bad_argument("bin_width", bin_width, "must be a finite number > 0", "pass e.g. 0.1")
+        if not 0 <= t_start < self.t_end:
+            raise bad_argument("t_start", t_start, f"must be in [0, t_end = {self.t_end})", "pass 0")
+        n = max(1, int(math.ceil((self.t_end - t_start) / bw - 1e-9)))
+        edges = t_start + np.arange(n + 1) * bw
+        edges[-1] = self.t_end
+        idx = np.searchsorted(edges, self.spike_times, side="right") - 1
+        idx[self.spike_times == self.t_end] = n - 1
+        keep = (idx >= 0) & (idx < n)
+        counts = np.bincount(idx[keep], minlength=n)
+        widths = np.diff(edges)
+        return PopulationRate(edges=edges, centres=0.5 * (edges[:-1] + edges[1:]),
+                              rate=counts / (self.N * widths), counts=counts)
