@@ -29,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="weight matrices W (row i = postsynaptic neuron i), one per network size")
     parser.add_argument("--intensity", default="sigmoid", metavar="FAMILY",
-                        help=f"intensity family f, one of {sorted(INTENSITY_FAMILIES)} (default: sigmoid, "
-                             "with the standard neuron's lam=10 beta=5 theta=1 unless --param is given)")
+                        help=f"intensity family f, one of {sorted(INTENSITY_FAMILIES)} (default: sigmoid); "
+                             "parameters not given by --param take the family's defaults (for sigmoid the "
+                             "standard neuron's lam=10 beta=5 theta=1)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of the intensity family, e.g. --param lam=5 (repeatable)")
     parser.add_argument("--I0", type=float, default=1.5, help="leaky drift b(x) = -x + I0 (default 1.5)")
@@ -43,8 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _intensity_config(family: str, params: list[str]) -> dict:
     cfg: dict = {"family": family}
-    if family.lower() == "sigmoid" and not params:
-        cfg.update(lam=10.0, beta=5.0, theta=1.0)
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
