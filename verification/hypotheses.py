@@ -32,6 +32,12 @@ Growth rule for ``kappa_N`` (constants :data:`EXPONENT_THRESHOLD`, :data:`GROWTH
 * 1 size: **cannot tell** (``kappa_N`` is reported and is finite, but the hypothesis is about a
   sequence).
 
+Limitation: growth slower than any power is not detected over a practical range of N.  For
+i.i.d. Gaussian weights ``W_ij = Z_ij / N`` (``kappa_N ~ 2 sqrt(log N)``, unbounded) the fitted
+exponent over N = 100..1600 is about 0.07 and the verdict is "cannot tell"; with other seeds or
+sizes it can be "holds".  Bounded entries (W-random, random-sign, checkerboard) have exactly constant
+``kappa_N``.
+
 Model functions
 ---------------
 Each family states its supremum and Lipschitz constant (closed forms, :mod:`solvers.model`); these
