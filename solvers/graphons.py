@@ -22,6 +22,7 @@ Weight matrices ``kernel.weights(N)`` evaluate ``W_ij = w(xi_i, xi_j) / N`` at t
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -321,12 +322,23 @@ def constant(J: float = 1.0) -> StepKernel:
     return StepKernel(values=np.array([[float(J)]]), name="constant")
 
 
+def _skew_func(x, z):
+    return 0.8 + 0.6 * x - 0.4 * z + 0.5 * np.sin(2 * np.pi * (x - z))
+
+
+@functools.lru_cache(maxsize=1)
+def _skew_sup() -> float:
+    # w > 0 on [0,1]^2 and has no interior critical point (the two partial derivatives would need
+    # cos(2 pi (xi - zeta)) = -0.6/pi and -0.4/pi at once), so the sup is a boundary maximum: the
+    # generic grid + L-BFGS-B search finds it; computed once per process.
+    return FunctionKernel(func=_skew_func).sup
+
+
 def skew() -> FunctionKernel:
     """``w = 0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta))``: non-symmetric, not translation
     invariant.  ``degree(xi) = 0.6 + 0.6 xi``, ``in_degree(zeta) = 1.1 - 0.4 zeta``."""
     return FunctionKernel(
-        func=lambda x, z: 0.8 + 0.6 * x - 0.4 * z + 0.5 * np.sin(2 * np.pi * (x - z)),
-        name="skew", symmetric=False,
+        func=_skew_func, name="skew", symmetric=False, sup_value=_skew_sup(),
         degree_func=lambda x: 0.6 + 0.6 * x, in_degree_func=lambda z: 1.1 - 0.4 * z)
 
 
@@ -457,11 +469,15 @@ def sparse_erdos_renyi(N: int, seed, p: float | None = None, dtype=np.float64) -
     if not 0 < p <= 1:
         raise bad_argument("p", p, "must be in (0, 1]", "pass a connection probability")
     rng = make_rng(seed)
-    A = sp.random(N, N, density=p, format="coo", random_state=rng, data_rvs=lambda k: np.ones(k))
-    A = A.tocsc()
-    A.setdiag(0.0)
-    A.eliminate_zeros()
-    return (A / (N * p)).astype(dtype).tocsc()
+    # i.i.d. Bernoulli(p) entries: K ~ Binomial(N^2, p) successes at a uniform K-subset of positions
+    # (scipy.sparse.random would fix K = round(p N^2) instead).
+    K = int(rng.binomial(N * N, p))
+    flat = rng.choice(N * N, size=K, replace=False)
+    rows, cols = np.divmod(flat, N)
+    off = rows != cols
+    A = sp.csc_matrix((np.full(int(off.sum()), 1.0 / (N * p), dtype=dtype), (rows[off], cols[off])),
+                      shape=(N, N))
+    return A
 
 
 WEIGHT_SEQUENCES = ("ring", "two-block", "constant", "skew", "product", "checkerboard",
