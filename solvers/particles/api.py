@@ -217,6 +217,11 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
                                "or a non-decreasing one with the leaky drift",
                                "give CustomIntensity(bound=...) or increasing=True, or use method='clock'")
         info["bound"] = "local" if local else f"global {fsup}"
+        if use_compiled:  # compile or load the loop for these types outside the timed region
+            z = np.zeros(1)
+            _exact.run_exact_leaky(op.tiny(), fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset, x0=z,
+                                   keys=keys[:1], sids=sids[:1], root1=root[1], t_end=1e-300,
+                                   record_times=rec[:0], max_spikes=1)
         t0 = time.perf_counter()
         if use_compiled:
             out = _exact.run_exact_leaky(op, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
@@ -238,6 +243,9 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
             raise bad_argument("dt", dt, f"rule dt * sup f <= 1 is violated (sup f = {fsup}, "
                                f"dt * sup f = {dt_used * fsup:g})", f"pass dt <= {1.0 / fsup:g}")
         grid = _clock.step_grid(t_end, dt_used)
+        if use_compiled:
+            _clock.run_clock_leaky(op.tiny(), fam, I0=drift.I0, xr=model.reset, x0=np.zeros(1), keys=keys[:1],
+                                   root1=root[1], grid=grid[:1], record_times=rec[:0], max_spikes=1, fsup=fsup)
         t0 = time.perf_counter()
         if use_compiled:
             out = _clock.run_clock_leaky(op, fam, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys,

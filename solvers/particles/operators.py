@@ -59,6 +59,10 @@ class SynapticOperator:
         """Column ``j`` as a dense float64 vector (for tests and the reference loop)."""
         raise NotImplementedError
 
+    def tiny(self) -> "SynapticOperator":
+        """A 1 x 1 zero operator of the same kind and dtypes (compiles / loads the loops untimed)."""
+        raise NotImplementedError
+
     def add_column(self, state: np.ndarray, j: int, scale: float = 1.0) -> None:
         """``state += scale * W[:, j]`` in Python (reference path; the diagonal included)."""
         state += scale * self.column(j)
@@ -92,6 +96,9 @@ class DenseOperator(SynapticOperator):
     def column(self, j: int) -> np.ndarray:
         return self.W[:, j].astype(np.float64)
 
+    def tiny(self) -> "DenseOperator":
+        return DenseOperator(np.zeros((1, 1), dtype=self.dtype, order="F"))
+
     @property
     def nbytes(self) -> int:
         return int(self.W.nbytes)
@@ -118,6 +125,11 @@ class SparseOperator(SynapticOperator):
     def kernel_args(self):
         W = self.W
         return (self.tag, self._empty_dense, W.data, W.indices, W.indptr)
+
+    def tiny(self) -> "SparseOperator":
+        W = sp.csc_matrix((np.zeros(1, dtype=self.dtype), np.zeros(1, dtype=self.W.indices.dtype),
+                           np.array([0, 1], dtype=self.W.indptr.dtype)), shape=(1, 1))
+        return SparseOperator(W)
 
     def column(self, j: int) -> np.ndarray:
         out = np.zeros(self.N)

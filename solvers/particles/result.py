@@ -47,7 +47,7 @@ class SimulationResult:
     n_spikes : int
         ``len(spike_times)``.
     wall_time : float
-        Seconds spent in the event loop (validation and compilation excluded).
+        Seconds spent in the event loop (validation and numba compilation / cache loading excluded).
     seed : int or SeedSequence
         The seed the run was made with.
     method : str
