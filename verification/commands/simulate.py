@@ -85,12 +85,15 @@ def _weights(args: argparse.Namespace):
     return build_weights(args.kernel, args.N, seed=args.seed, dtype=dtype), args.kernel
 
 
-def _write_npz_atomic(path: str, arrays: dict) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
+def _check_out(path: str) -> None:
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise bad_argument("--out", path, "its folder does not exist", "create the folder first")
     if not path.endswith(".npz"):
         raise bad_argument("--out", path, "must end with .npz", "pass e.g. --out run.npz")
+
+
+def _write_npz_atomic(path: str, arrays: dict) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=".ifmf-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -103,6 +106,8 @@ def _write_npz_atomic(path: str, arrays: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        _check_out(args.out)
     model = _model(args)
     W, source = _weights(args)
     T = args.t_end

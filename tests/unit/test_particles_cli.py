@@ -1,0 +1,53 @@
+"""``ifmf simulate``: summary table, the .npz file (atomic write) and error handling."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from solvers.graphons import build_weights
+from solvers.model import NeuronModel
+from solvers.particles import simulate
+from verification.cli import main
+
+
+def test_simulate_named_kernel_writes_npz_matching_api(tmp_path, capsys):
+    out = tmp_path / "run.npz"
+    code = main(["simulate", "--kernel", "ring", "--N", "200", "--t-end", "2", "--seed", "3",
+                 "--record-every", "0.5", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    for key in ("spikes", "mean rate", "candidates", "acceptance ratio", "wall time", "synaptic events"):
+        assert key in text
+    z = np.load(out, allow_pickle=False)
+    ref = simulate(NeuronModel.standard(), build_weights("ring", 200), 2.0, 0.0, 3,
+                   record_times=np.arange(5) * 0.5)
+    np.testing.assert_array_equal(z["spike_times"], ref.spike_times)
+    np.testing.assert_array_equal(z["spike_neurons"], ref.spike_neurons)
+    np.testing.assert_array_equal(z["record_times"], [0, 0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_array_equal(z["states"], ref.states)
+    meta = json.loads(str(z["meta_json"]))
+    assert meta["n_spikes"] == ref.n_spikes and meta["N"] == 200 and meta["method"] == "exact"
+    assert f"{ref.n_spikes}" in text
+    assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]  # no temporary file left
+
+
+def test_simulate_weights_file_clock_and_model_options(tmp_path, capsys):
+    W = build_weights("skew", 50)
+    path = tmp_path / "W.npy"
+    np.save(path, W)
+    code = main(["simulate", "--weights", str(path), "--method", "clock", "--dt", "0.02", "--t-end", "1",
+                 "--intensity", "sigmoid", "--param", "lam=5", "--param", "beta=2", "--param", "theta=1",
+                 "--I0", "2.0", "--x0", "0.5"])
+    assert code == 0
+    assert "clock (dt = 0.02)" in capsys.readouterr().out
+
+
+def test_simulate_errors_exit_2(tmp_path, capsys):
+    assert main(["simulate", "--kernel", "ring"]) == 2
+    assert "--N" in capsys.readouterr().err
+    assert main(["simulate", "--kernel", "ring", "--N", "10", "--method", "clock"]) == 2
+    assert "dt" in capsys.readouterr().err
+    assert main(["simulate", "--kernel", "nope", "--N", "10"]) == 2
+    assert main(["simulate", "--kernel", "ring", "--N", "10", "--out", str(tmp_path / "x" / "r.npz")]) == 2
+    assert "folder" in capsys.readouterr().err
