@@ -1,0 +1,355 @@
+r"""Lagrangian (cohort) solver of the spatially-extended mean-field PDE — second order in ``dt``.
+
+The scheme (SPEC section 3, change of variables).  On each ``xi`` node the slice law is a list of
+cohorts ``(x_j, m_j)``: the initial datum (its atoms, or quadrature atoms of a continuous law) and one
+cohort per elapsed step, born at ``x_r``.  A step ``[t_n, t_n + dt]`` does, per node ``k``:
+
+1. input over the step: ``hbar_k``, an ``O(dt^2)`` approximation of the step average of ``h(., xi_k)``:
+   the Adams-Bashforth-2 extrapolation ``hbar = h_n + (h_n - h_{n-1})/2`` (i.e. ``h`` at the step
+   midpoint), and on the very first step a predictor-corrector (Heun) value ``(h_0 + h_1^pred)/2``;
+2. every cohort is carried along ``dx/dt = b(x) + hbar_k``: the exact flow for the leaky drift
+   (``x(s) = c + (x - c) e^{-s}``, ``c = I0 + hbar``), and for other drifts two explicit-midpoint
+   (RK2) half steps, local error ``O(dt^3)``;
+3. masses are multiplied by the survival ``exp(-int f(x(u)) du)``, the integral by Simpson's rule on
+   the start / mid / end positions of the path (``f`` at the end is cached for the next step);
+4. ONE new cohort is created at ``x_r`` carried for ``dt/2`` (midpoint birth age) with mass exactly
+   ``1 - sum(surviving masses)``: the mass of the neurons whose last reset lies in the step.  The slice
+   mass is therefore 1 to round-off at every step, by construction, whatever the errors above;
+5. ``r_{n+1,k} = sum_j m_j f(x_j)`` and ``h_{n+1} = K r_{n+1} / n_xi`` (one mat-vec, see
+   :mod:`solvers.meanfield.base` for the ``xi`` quadrature).
+
+Why second order (weak order, for ``psi`` smooth and ``b, f`` smooth with ``h`` smooth in ``t``):
+the exact solution at ``t_{n+1}`` is the same partition "initial datum / last reset in step m" of
+unit mass.  (a) For a cohort that already exists, the position error of one step is ``O(dt^3)``:
+freezing ``h`` at its step average perturbs the exact flow by ``int_0^dt e^{-(dt-u)} (h(u) - hbar) du =
+O(dt^3)`` (the linear part of ``h - hbar`` integrates to ``O(dt^3)``), and the survival exponent by
+``O(dt^3)`` (Simpson on a path known to ``O(dt^2)`` at the midpoint, times ``dt``).  Over ``T/dt``
+steps these ``O(dt^3)`` local errors add to ``O(dt^2)``.  (b) The neurons reset during step ``m``
+form a mass ``O(dt)`` spread along ``O(dt)`` of a trajectory; the exact group is carried by the same
+smooth flow as its midpoint-age representative, so replacing the group by one atom at its midpoint
+age costs ``mass x (spread^2 + bias of the mean) = O(dt) x O(dt^2)`` in ``<psi, mu>`` for all later
+times (first-order terms cancel by the midpoint rule in the birth time; unequal survival and birth
+rate across the group only move the mean by ``O(dt^2)``).  Summed over the ``T/dt`` groups: ``O(dt^2)``.
+(c) The exact group mass is ``1 - (exact survivors)``; our survivors are correct to (a), so the birth
+masses inherit only the ``O(dt^3)`` local error.  (d) ``r = <f, mu>`` and ``h = K r / n_xi`` are then
+second order, and the AB2 / Heun input closes the loop with ``O(dt^2)`` errors in ``hbar``, which enter
+(a) only multiplied by ``dt``.  The convergence tests measure the order on the stationary rate
+(against the mpmath reference) and on ``E[X(t)]`` for constant intensity (exact law).
+
+Cohort bookkeeping.  Cohorts live in ``(n_nodes, capacity)`` arrays, one column per cohort, all
+nodes sharing the column layout (every node gives birth every step).  Every ``prune_every`` steps
+the columns whose mass is below ``drop_tol`` on every node are dropped (``drop_tol = 1e-15`` by
+default); their mass is reported in ``counters["dropped_mass"]`` (per node, maximum over nodes) and,
+because the next birth is ``1 - sum(survivors)``, it is re-injected at ``x_r`` rather than lost.  No
+cohort merging.  Nodes with identical coupling rows and identical initial data have identical
+solutions; with ``merge_identical_nodes=True`` (default) they are computed once (exact; the number of
+distinct nodes is ``counters["distinct_nodes"]``).
+
+Hot loop: one ``numba.njit`` kernel per step for the leaky drift with a named intensity family
+(a vectorised numpy path runs user-supplied callables).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numba
+import numpy as np
+
+from solvers.errors import SimulationError
+from solvers.model import Leaky, NeuronModel
+
+from .base import CohortSnapshot, MeanFieldSolution, distinct_nodes
+
+__all__ = ["solve_lagrangian"]
+
+logger = logging.getLogger(__name__)
+
+SCHEME = "lagrangian"
+ORDER = 2
+_INTENSITY_CODES = {"sigmoid": 0, "exponential": 1, "constant": 2, "relu": 3}
+
+
+@numba.njit(cache=True, inline="always")
+def _f(code, p0, p1, p2, x):
+    if code == 0:
+        return p0 / (1.0 + math.exp(-p1 * (x - p2)))
+    if code == 1:
+        return p0 * math.exp(p1 * (x - p2))
+    if code == 2:
+        return p0
+    y = p0 * max(0.0, x - p1)
+    return min(p2, y)
+
+
+@numba.njit(cache=True)
+def _leaky_step(pos, mass, fval, n, hbar, dt, I0, code, p0, p1, p2, x_r, out):
+    """Advance columns ``[0, n)`` of every node by one step and create the newborn in column ``n``.
+
+    ``out`` (n_nodes, 5) receives rate, slice mass, sum m x, sum m x^2, min f seen.
+    """
+    eh = math.exp(-0.5 * dt)
+    ef = math.exp(-dt)
+    w = dt / 6.0
+    for k in range(pos.shape[0]):
+        c = I0 + hbar[k]
+        s = 0.0
+        r = 0.0
+        m1 = 0.0
+        m2 = 0.0
+        fmin = math.inf
+        for j in range(n):
+            d = pos[k, j] - c
+            fm = _f(code, p0, p1, p2, c + d * eh)
+            x1 = c + d * ef
+            f1 = _f(code, p0, p1, p2, x1)
+            m = mass[k, j] * math.exp(-w * (fval[k, j] + 4.0 * fm + f1))
+            pos[k, j] = x1
+            mass[k, j] = m
+            fval[k, j] = f1
+            s += m
+            r += m * f1
+            m1 += m * x1
+            m2 += m * x1 * x1
+            fmin = min(fmin, fm, f1)
+        xn = c + (x_r - c) * eh
+        fn = _f(code, p0, p1, p2, xn)
+        mn = 1.0 - s
+        pos[k, n] = xn
+        mass[k, n] = mn
+        fval[k, n] = fn
+        out[k, 0] = r + mn * fn
+        out[k, 1] = s + mn
+        out[k, 2] = m1 + mn * xn
+        out[k, 3] = m2 + mn * xn * xn
+        out[k, 4] = min(fmin, fn)
+
+
+@numba.njit(cache=True)
+def _all_ok(out, h, mass, newborn_col, mass_tol):
+    """Fast test of every condition of :func:`_check` (which then builds the message)."""
+    for k in range(out.shape[0]):
+        for c in range(4):
+            if not math.isfinite(out[k, c]):
+                return False
+        if not math.isfinite(h[k]) or out[k, 4] < 0.0 or mass[k, newborn_col] < -mass_tol \
+                or abs(out[k, 1] - 1.0) > mass_tol:
+            return False
+    return True
+
+
+class _Cohorts:
+    """Column storage of the cohorts of all (distinct) nodes."""
+
+    def __init__(self, pos0: np.ndarray, mass0: np.ndarray, group0: int, f0: np.ndarray, capacity: int):
+        n_nodes, m0 = pos0.shape
+        cap = max(capacity, m0 + 16)
+        self.pos = np.zeros((n_nodes, cap))
+        self.mass = np.zeros((n_nodes, cap))
+        self.fval = np.zeros((n_nodes, cap))
+        self.group = np.zeros(cap, dtype=np.int8)
+        self.pos[:, :m0] = pos0
+        self.mass[:, :m0] = mass0
+        self.fval[:, :m0] = f0
+        self.group[:m0] = group0
+        self.n = m0
+        self.max_alive = m0
+        self.dropped = 0
+        self.dropped_mass = np.zeros(n_nodes)
+
+    def ensure_room(self, drop_tol: float) -> None:
+        if self.n + 1 < self.pos.shape[1]:
+            return
+        self.prune(drop_tol)
+        if self.n + 1 >= 0.75 * self.pos.shape[1]:
+            cap = 2 * self.pos.shape[1]
+            for name in ("pos", "mass", "fval"):
+                old = getattr(self, name)
+                new = np.zeros((old.shape[0], cap))
+                new[:, : self.n] = old[:, : self.n]
+                setattr(self, name, new)
+            g = np.zeros(cap, dtype=np.int8)
+            g[: self.n] = self.group[: self.n]
+            self.group = g
+
+    def prune(self, drop_tol: float) -> None:
+        n = self.n
+        if n == 0:
+            return
+        colmax = np.max(np.abs(self.mass[:, :n]), axis=0)
+        drop = colmax < drop_tol
+        nd = int(np.count_nonzero(drop))
+        if nd == 0:
+            return
+        keep = np.flatnonzero(~drop)
+        self.dropped_mass += self.mass[:, :n][:, drop].sum(axis=1)
+        self.dropped += nd
+        m = keep.size
+        for arr in (self.pos, self.mass, self.fval):
+            arr[:, :m] = arr[:, keep]
+        self.group[:m] = self.group[keep]
+        self.n = m
+
+    def snapshot(self, t: float, expand: np.ndarray) -> CohortSnapshot:
+        n = self.n
+        return CohortSnapshot(time=t, pos=self.pos[expand, :n].copy(), mass=self.mass[expand, :n].copy(),
+                              group=self.group[:n].copy())
+
+
+def _numpy_step(model: NeuronModel, st: _Cohorts, hbar: np.ndarray, dt: float, out: np.ndarray) -> None:
+    """Vectorised step for user-supplied drifts/intensities (same scheme as :func:`_leaky_step`)."""
+    n = st.n
+    b, f = model.drift, model.intensity
+    h = hbar[:, None]
+
+    x0 = st.pos[:, :n]
+    if isinstance(b, Leaky):
+        xm = b.flow(x0, 0.5 * dt, h)
+        x1 = b.flow(x0, dt, h)
+        xn = b.flow(model.reset, 0.5 * dt, hbar)
+    else:
+        xm = _carry_half(b, x0, h, dt)
+        x1 = _carry_half(b, xm, h, dt)
+        xn = _carry_half(b, np.full((hbar.size, 1), model.reset), h, dt)[:, 0]
+    fm = f(xm)
+    f1 = f(x1)
+    m = st.mass[:, :n] * np.exp(-dt / 6.0 * (st.fval[:, :n] + 4.0 * fm + f1))
+    st.pos[:, :n] = x1
+    st.mass[:, :n] = m
+    st.fval[:, :n] = f1
+    fn = f(xn)
+    s = m.sum(axis=1)
+    mn = 1.0 - s
+    st.pos[:, n] = xn
+    st.mass[:, n] = mn
+    st.fval[:, n] = fn
+    out[:, 0] = (m * f1).sum(axis=1) + mn * fn
+    out[:, 1] = s + mn
+    out[:, 2] = (m * x1).sum(axis=1) + mn * xn
+    out[:, 3] = (m * x1 * x1).sum(axis=1) + mn * xn * xn
+    out[:, 4] = min(float(np.min(fm, initial=np.inf)), float(np.min(f1, initial=np.inf)), float(np.min(fn)))
+
+
+def _carry_half(b, x: np.ndarray, h: np.ndarray, dt: float) -> np.ndarray:
+    """Explicit midpoint (RK2) over ``dt/2`` for ``dx/dt = b(x) + h`` (local error ``O(dt^3)``)."""
+    tau = 0.5 * dt
+    xm = x + 0.5 * tau * (b(x) + h)
+    return x + tau * (b(xm) + h)
+
+
+def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.ndarray, t_end: float,
+                     n_steps: int, spec, save_idx: np.ndarray, *, drop_tol: float, prune_every: int,
+                     mass_tol: float, merge_identical_nodes: bool) -> MeanFieldSolution:
+    """Run the Lagrangian scheme (arguments already validated by :func:`solvers.meanfield.solve`)."""
+    wall0 = time.perf_counter()
+    n_xi = xi.size
+    dt = t_end / n_steps
+    pos0, mass0 = spec.cohorts(n_xi)
+    group0 = 1 if spec.atomic else 2
+
+    rep, node_of, Kred = distinct_nodes(K, pos0, mass0, merge=merge_identical_nodes)
+    n_nodes = rep.size
+
+    fam = model.intensity
+    fast = isinstance(model.drift, Leaky) and fam.kind in _INTENSITY_CODES
+    if fast:
+        code = _INTENSITY_CODES[fam.kind]
+        p = tuple(fam.params) + (0.0,) * (3 - len(fam.params))
+        I0 = model.drift.I0
+
+    st = _Cohorts(pos0[rep], mass0[rep], group0, model.intensity(pos0[rep]),
+                  capacity=pos0.shape[1] + min(n_steps, 2048) + 2)
+
+    T = n_steps + 1
+    rates = np.empty((T, n_nodes))
+    inputs = np.empty((T, n_nodes))
+    masses = np.empty((T, n_nodes))
+    means = np.empty((T, n_nodes))
+    m2s = np.empty((T, n_nodes))
+    m = st.mass[:, : st.n]
+    rates[0] = (m * st.fval[:, : st.n]).sum(axis=1)
+    masses[0] = m.sum(axis=1)
+    means[0] = (m * st.pos[:, : st.n]).sum(axis=1)
+    m2s[0] = (m * st.pos[:, : st.n] ** 2).sum(axis=1)
+    inputs[0] = Kred @ rates[0]
+    if np.any(np.abs(masses[0] - 1.0) > 1e-12):
+        raise SimulationError(f"{SCHEME}: initial slice masses differ from 1 by {np.max(np.abs(masses[0] - 1)):.3g}")
+    snaps = []
+    save_set = set(int(i) for i in save_idx)
+    if 0 in save_set:
+        snaps.append(st.snapshot(0.0, node_of))
+    out = np.empty((n_nodes, 5))
+
+    def step(hbar):
+        st.ensure_room(drop_tol)
+        if fast:
+            _leaky_step(st.pos, st.mass, st.fval, st.n, hbar, dt, I0, code, p[0], p[1], p[2], model.reset, out)
+        else:
+            _numpy_step(model, st, hbar, dt, out)
+        st.n += 1
+        st.group[st.n - 1] = 0
+        st.max_alive = max(st.max_alive, st.n)
+
+    for n in range(n_steps):
+        if n == 0:  # Heun predictor-corrector on the first step
+            saved = (st.pos.copy(), st.mass.copy(), st.fval.copy(), st.group.copy(), st.n)
+            step(inputs[0])
+            h_pred = Kred @ out[:, 0]
+            st.pos, st.mass, st.fval, st.group, st.n = saved
+            hbar = 0.5 * (inputs[0] + h_pred)
+        else:
+            hbar = 1.5 * inputs[n] - 0.5 * inputs[n - 1]
+        step(hbar)
+        t1 = (n + 1) * dt
+        rates[n + 1] = out[:, 0]
+        masses[n + 1] = out[:, 1]
+        means[n + 1] = out[:, 2]
+        m2s[n + 1] = out[:, 3]
+        inputs[n + 1] = Kred @ out[:, 0]
+        if not _all_ok(out, inputs[n + 1], st.mass, st.n - 1, mass_tol):
+            _check(out, inputs[n + 1], st, t1, xi[rep], mass_tol)
+        if n + 1 in save_set:
+            snaps.append(st.snapshot(t1, node_of))
+        if (n + 1) % prune_every == 0:
+            st.prune(drop_tol)
+
+    counters = {
+        "steps": n_steps,
+        "dt": dt,
+        "cohorts_alive": st.n,
+        "cohorts_max": st.max_alive,
+        "cohorts_dropped": st.dropped,
+        "dropped_mass": float(np.max(st.dropped_mass)) if st.dropped else 0.0,
+        "distinct_nodes": n_nodes,
+        "compiled": fast,
+        "wall_time": time.perf_counter() - wall0,
+    }
+    logger.debug("lagrangian solve: %s", counters)
+    return MeanFieldSolution(
+        method=SCHEME, order=ORDER, xi=xi, t=np.linspace(0.0, t_end, n_steps + 1),
+        rates=rates[:, node_of], inputs=inputs[:, node_of], masses=masses[:, node_of],
+        means=means[:, node_of], second_moments=m2s[:, node_of], snapshots=tuple(snaps),
+        counters=counters, quadrature=quadrature)
+
+
+def _check(out: np.ndarray, h: np.ndarray, st: _Cohorts, t: float, xi_nodes: np.ndarray, mass_tol: float) -> None:
+    bad = ~np.isfinite(out[:, :4]).all(axis=1) | ~np.isfinite(h)
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        raise SimulationError(f"{SCHEME}: non-finite state (rate {out[k, 0]!r}, input {h[k]!r}) at t = {t:.6g}, "
+                              f"xi = {xi_nodes[k]:.6g} (blow-up: reduce dt or check the model)")
+    if np.any(out[:, 4] < 0):
+        k = int(np.flatnonzero(out[:, 4] < 0)[0])
+        raise SimulationError(f"{SCHEME}: negative intensity f = {out[k, 4]:.6g} met at t = {t:.6g}, "
+                              f"xi = {xi_nodes[k]:.6g}; the intensity must be >= 0")
+    newborn = st.mass[:, st.n - 1]
+    if np.any(newborn < -mass_tol):
+        k = int(np.argmin(newborn))
+        raise SimulationError(f"{SCHEME}: negative mass {newborn[k]:.3g} created at t = {t:.6g}, "
+                              f"xi = {xi_nodes[k]:.6g} (surviving mass exceeded 1)")
+    err = np.abs(out[:, 1] - 1.0)
+    if np.any(err > mass_tol):
+        k = int(np.argmax(err))
+        raise SimulationError(f"{SCHEME}: slice mass {out[k, 1]!r} differs from 1 by more than {mass_tol:g} "
+                              f"at t = {t:.6g}, xi = {xi_nodes[k]:.6g}")

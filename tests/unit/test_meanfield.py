@@ -1,0 +1,244 @@
+"""Unit tests of solvers.meanfield: initial-data specs, CDF with atoms, solution API, error paths.
+
+Exact facts used (independent of the code under test):
+* constant intensity ``f = lam0``: the initial Dirac stays an atom of mass ``exp(-lam0 t)`` at
+  ``c + (x0 - c) e^{-t}`` with ``c = I0 + lam0 d(xi)`` (SPEC section 3); the Lagrangian scheme carries
+  it with the exact leaky flow and an exact survival (Simpson is exact on a constant), so its mass and
+  position are exact to round-off, and ``r = lam0`` exactly;
+* mass is 1 on every slice by construction of the Lagrangian scheme (round-off only).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from solvers.errors import InvalidArgumentError, SimulationError
+from solvers.graphons import constant, product, ring, skew, two_block
+from solvers.meanfield import METHODS, Dirac, Empirical, Gaussian, Histogram, solve
+from solvers.model import Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, Sigmoid
+
+STD = NeuronModel.standard()
+
+
+# ------------------------------------------------------------------------------ initial specs
+def test_dirac_scalar_and_per_node():
+    pos, mass = Dirac(0.3).cohorts(4)
+    assert pos.shape == (4, 1) and np.all(pos == 0.3) and np.all(mass == 1.0)
+    pos, mass = Dirac(np.array([0.0, 1.0, 2.0])).cohorts(3)
+    assert pos[:, 0].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(InvalidArgumentError, match="values"):
+        Dirac(np.zeros(5)).cohorts(3)
+
+
+def test_gaussian_quantile_atoms_moments():
+    pos, mass = Gaussian(mean=np.array([0.0, 1.0]), sd=0.5, n_atoms=400).cohorts(2)
+    assert np.allclose(mass.sum(axis=1), 1.0, atol=1e-14)
+    assert np.allclose((mass * pos).sum(axis=1), [0.0, 1.0], atol=1e-12)  # symmetric quantiles
+    var = (mass * (pos - pos.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    assert np.all(np.abs(var / 0.25 - 1) < 0.01)  # mid-quantile rule under-resolves the tails slightly
+    edges = np.linspace(-5, 6, 111)
+    cells = Gaussian(0.0, 0.5).cell_masses(2, edges)
+    assert np.allclose(cells.sum(axis=1), 1.0, atol=1e-14)
+    with pytest.raises(InvalidArgumentError, match="x_range"):
+        Gaussian(0.0, 0.5).cell_masses(1, np.linspace(0.0, 1.0, 11))
+    with pytest.raises(InvalidArgumentError, match="sd"):
+        Gaussian(0.0, 0.0).cohorts(1)
+
+
+def test_histogram_normalised_and_exact_cell_masses():
+    h = Histogram(edges=[0.0, 1.0, 3.0], weights=[1.0, 3.0], atoms_per_bin=4)
+    pos, mass = h.cohorts(2)
+    assert np.allclose(mass.sum(axis=1), 1.0)
+    assert np.allclose((mass * pos).sum(axis=1), 0.25 * 0.5 + 0.75 * 2.0)  # midpoint rule exact for x
+    cells = h.cell_masses(1, np.array([0.0, 0.5, 2.0, 3.0]))
+    assert np.allclose(cells, [[0.125, 0.125 + 0.375, 0.375]])
+    with pytest.raises(InvalidArgumentError, match="weights"):
+        Histogram(edges=[0.0, 1.0], weights=[-1.0])
+    with pytest.raises(InvalidArgumentError, match="edges"):
+        Histogram(edges=[1.0, 0.0], weights=[1.0])
+
+
+def test_empirical_assigns_neurons_to_cells():
+    states = np.arange(8.0)
+    pos, mass = Empirical(states).cohorts(4)  # N multiple of n_xi: two neurons per node
+    assert np.allclose(np.sort(pos, axis=1), [[0, 1], [2, 3], [4, 5], [6, 7]])
+    assert np.allclose(mass, 0.5)
+    pos, mass = Empirical(np.arange(5.0)).cohorts(2)  # labels 0.1,0.3 | 0.5 -> cell 0 (closed right), 0.7,0.9
+    assert np.allclose(mass.sum(axis=1), 1.0)
+    assert sorted(pos[0][mass[0] > 0].tolist()) == [0.0, 1.0, 2.0]
+    assert sorted(pos[1][mass[1] > 0].tolist()) == [3.0, 4.0]
+    with pytest.raises(InvalidArgumentError, match="n_xi"):
+        Empirical(np.zeros(3)).cohorts(4)
+
+
+def test_network_state_equals_dirac_when_N_equals_n_xi():
+    vals = np.linspace(0.0, 1.0, 8)
+    a = solve(STD, two_block(), 0.5, vals, n_xi=8, dt=0.05)
+    b = solve(STD, two_block(), 0.5, Dirac(vals), n_xi=8, dt=0.05)
+    assert np.array_equal(a.rates, b.rates)
+
+
+# ------------------------------------------------------------------------- CDF with atoms
+def test_constant_intensity_atom_is_exact_and_cdf_right_continuous():
+    lam0, t, x0 = 2.0, 1.0, 0.7
+    model = NeuronModel(Leaky(1.5), Constant(lam0), reset=0.0)
+    sol = solve(model, product(), t, x0, n_xi=4, dt=0.05, save_times=[0.0, t])
+    assert np.allclose(sol.rates, lam0, rtol=0, atol=1e-13)
+    c = 1.5 + lam0 * sol.xi  # degree of the product kernel is xi (midpoint rule exact here)
+    atom = c + (x0 - c) * math.exp(-t)
+    # the carried atom sits at the exact position up to round-off (20 products of e^{-dt}): look at a
+    # window of +-1e-12 around it; the continuous part puts at most density * 2e-12 in it
+    jump = np.diag(sol.cdf(t, atom + 1e-12)) - np.diag(sol.cdf(t, atom - 1e-12))
+    assert np.allclose(jump, math.exp(-lam0 * t), rtol=0, atol=1e-11)
+    F0 = sol.cdf(0.0, [x0 - 1e-12, x0])
+    assert np.all(F0[:, 0] == 0.0) and np.allclose(F0[:, 1], 1.0, atol=1e-15)
+    F = sol.cdf(t, np.linspace(-1, 6, 300))
+    assert np.all(np.diff(F, axis=1) >= -1e-15) and np.allclose(F[:, -1], 1.0, atol=1e-12)
+
+
+def test_cdf_matches_exact_constant_intensity_law():
+    references = pytest.importorskip("solvers.references")
+    lam0, t = 1.5, 1.2
+    model = NeuronModel(Leaky(1.5), Constant(lam0), reset=0.0)
+    x = np.linspace(-0.5, 4.0, 91)
+    law = references.constant_intensity_law(model, product(), t, 0.4)
+    errs = []
+    for dt in (0.02, 0.01):
+        sol = solve(model, product(), t, 0.4, n_xi=8, dt=dt, save_times=[t])
+        exact = np.stack([law.cdf(xi, x) for xi in sol.xi])
+        errs.append(np.max(np.abs(sol.cdf(t, x) - exact)))
+    # the continuous part is interpolated between cohorts: O(dt) in sup norm at worst; the atom is exact
+    assert errs[1] < 0.01 and errs[1] < 0.75 * errs[0], errs
+
+
+def test_density_integrates_to_mass():
+    sol = solve(STD, ring(), 2.0, Gaussian(0.5, 0.2), n_xi=4, dt=0.02, save_times=[2.0])
+    edges = np.linspace(-2.0, 6.0, 801)
+    d = sol.density(2.0, edges)
+    assert np.allclose((d * np.diff(edges)).sum(axis=1), 1.0, atol=1e-12)
+    with pytest.raises(InvalidArgumentError, match="save_times"):
+        sol.cdf(1.234, [0.0])
+
+
+# -------------------------------------------------------------------------- solution API
+def test_time_series_interpolation_and_shapes():
+    sol = solve(STD, skew(), 1.0, 0.0, n_xi=6, dt=0.1)
+    assert sol.method == "lagrangian" and sol.order == 2 and METHODS["upwind"] == 1
+    assert sol.rate(0.3).shape == (6,) and sol.rate(np.array([0.0, 0.5])).shape == (2, 6)
+    assert np.allclose(sol.rate(0.3), sol.rates[3])
+    assert np.allclose(sol.rate(0.35), 0.5 * (sol.rates[3] + sol.rates[4]))
+    assert np.allclose(sol.input(0.0), skew().matrix(6) @ sol.rates[0] / 6)
+    assert np.all(sol.variance(1.0) >= 0)
+    for key in ("steps", "cohorts_alive", "cohorts_max", "cohorts_dropped", "dropped_mass", "wall_time"):
+        assert key in sol.counters
+    with pytest.raises(InvalidArgumentError, match="t_end"):
+        sol.rate(1.5)
+
+
+def test_lagrangian_mass_is_one_to_roundoff():
+    sol = solve(STD, two_block(), 5.0, Dirac(np.linspace(0, 2, 8)), n_xi=8, dt=0.01)
+    assert np.max(np.abs(sol.masses - 1.0)) < 1e-13
+
+
+def test_merge_identical_nodes_is_exact():
+    init = Dirac(np.repeat([0.0, 1.0], 4))
+    a = solve(STD, two_block(), 2.0, init, n_xi=8, dt=0.02)
+    b = solve(STD, two_block(), 2.0, init, n_xi=8, dt=0.02, merge_identical_nodes=False)
+    assert a.counters["distinct_nodes"] == 2 and b.counters["distinct_nodes"] == 8
+    assert np.max(np.abs(a.rates - b.rates)) < 1e-12
+
+
+def test_numpy_path_equals_compiled_path():
+    """User callables (vectorised numpy path) give the compiled result for the same functions."""
+    sig = Sigmoid(10.0, 5.0, 1.0)
+    custom = NeuronModel(Leaky(1.5), CustomIntensity(func=lambda x: sig(x), bound=10.0), reset=0.0)
+    a = solve(STD, skew(), 2.0, Dirac(np.linspace(0, 1, 5)), n_xi=5, dt=0.02)
+    b = solve(custom, skew(), 2.0, Dirac(np.linspace(0, 1, 5)), n_xi=5, dt=0.02)
+    assert a.counters["compiled"] and not b.counters["compiled"]
+    assert np.max(np.abs(a.rates - b.rates)) < 1e-11
+
+
+def test_rk2_path_for_general_drift_is_second_order():
+    """A leaky drift given as a plain callable goes through the RK2 path; its distance to the exact-flow
+    result must shrink by ~4 when dt halves (order 2 of the ODE step)."""
+    model = NeuronModel(CustomDrift(func=lambda x: 1.5 - x), Sigmoid(10.0, 5.0, 1.0))
+    diffs = []
+    for dt in (0.04, 0.02):
+        a = solve(STD, constant(1.0), 2.0, 0.0, n_xi=1, dt=dt)
+        b = solve(model, constant(1.0), 2.0, 0.0, n_xi=1, dt=dt)
+        diffs.append(np.max(np.abs(a.rates - b.rates)))
+    ratio = diffs[0] / diffs[1]
+    assert 3.0 < ratio < 5.5, (diffs, ratio)
+
+
+def test_upwind_conserves_mass_and_stays_positive():
+    sol = solve(STD, two_block(), 2.0, Gaussian(np.linspace(0, 1, 4), 0.2), method="upwind", n_xi=4, n_x=200,
+                x_range=(-1.5, 6.0))
+    assert sol.method == "upwind" and sol.order == 1
+    assert np.max(np.abs(sol.masses - 1.0)) < 1e-12
+    assert sol.counters["max_courant"] <= 1.0
+    F = sol.cdf(2.0, np.linspace(-1.5, 6.0, 50))
+    assert np.all(np.diff(F, axis=1) >= -1e-14)
+
+
+# ---------------------------------------------------------------------------- error paths
+@pytest.mark.parametrize("kwargs, match", [
+    ({"t_end": 0.0}, "t_end"),
+    ({"t_end": -1.0}, "t_end"),
+    ({"dt": 0.0}, "dt"),
+    ({"dt": -0.1}, "dt"),
+    ({"n_xi": 0}, "n_xi"),
+    ({"method": "spectral"}, "lagrangian"),
+    ({"initial": "zero"}, "initial"),
+    ({"initial": {"mean": 0}}, "initial"),
+    ({"initial": float("nan")}, "initial"),
+    ({"kernel": np.ones((2, 2))}, "kernel"),
+])
+def test_bad_arguments_raise(kwargs, match):
+    args = {"model": STD, "kernel": ring(), "t_end": 1.0, "initial": 0.0}
+    args.update(kwargs)
+    with pytest.raises(InvalidArgumentError, match=match):
+        solve(args.pop("model"), args.pop("kernel"), args.pop("t_end"), args.pop("initial"), **args)
+
+
+def test_unknown_method_lists_valid_ones():
+    with pytest.raises(InvalidArgumentError) as exc:
+        solve(STD, ring(), 1.0, 0.0, method="spectral")
+    assert "upwind" in str(exc.value) and "lagrangian" in str(exc.value)
+
+
+@pytest.mark.parametrize("method", ["lagrangian", "upwind"])
+def test_blow_up_raises_naming_t_xi_scheme(method):
+    """An intensity that returns NaN beyond x = 1 must stop the run, never return a broken solution."""
+    bad = CustomIntensity(func=lambda x: np.where(x > 1.0, np.nan, 1.0), bound=1.0)
+    model = NeuronModel(Leaky(1.5), bad)
+    with pytest.raises(SimulationError) as exc:
+        solve(model, constant(0.0), 5.0, 0.0, method=method, n_xi=2, dt=0.01, x_range=(-1, 3), n_x=50)
+    msg = str(exc.value)
+    assert method in msg and "t = " in msg and ("xi = " in msg or "f(" in msg)
+
+
+def test_negative_intensity_raises():
+    model = NeuronModel(Leaky(1.5), CustomIntensity(func=lambda x: 1.0 - x, bound=1.0))
+    with pytest.raises(SimulationError, match="lagrangian.*negative"):
+        solve(model, constant(0.0), 5.0, 0.0, n_xi=1, dt=0.01)
+
+
+def test_exponential_blow_up_raises():
+    """Unbounded intensity with strong excitation: rates explode in finite time."""
+    model = NeuronModel(Leaky(1.5), Exponential(c=1.0, beta=3.0, theta=1.0))
+    with pytest.raises(SimulationError, match="lagrangian"):
+        solve(model, constant(50.0), 5.0, 0.0, n_xi=1, dt=0.01)
+
+
+def test_upwind_boundary_and_courant_errors():
+    with pytest.raises(SimulationError, match="upwind.*x_range"):
+        solve(STD, constant(1.0), 2.0, 0.0, method="upwind", n_xi=1, n_x=50, x_range=(-0.5, 2.0), dt=0.005)
+    with pytest.raises(SimulationError, match="upwind.*Courant"):
+        solve(STD, constant(1.0), 1.0, 0.0, method="upwind", n_xi=1, n_x=200, x_range=(-0.5, 5.5), dt=0.05)
+    with pytest.raises(InvalidArgumentError, match="x_range"):
+        solve(STD, constant(1.0), 1.0, 3.0, method="upwind", n_xi=1, x_range=(-0.5, 2.0))
+    with pytest.raises(InvalidArgumentError, match="x_range"):
+        solve(NeuronModel(CustomDrift(func=lambda x: -x), Sigmoid()), constant(1.0), 1.0, 0.0, method="upwind")
