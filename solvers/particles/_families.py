@@ -14,12 +14,8 @@ tag            ``f(x)``                                     params ``(p0, p1, p2
 """
 from __future__ import annotations
 
-import math
-
-import numba
-import numpy as np
-
 from solvers.model import Intensity
+from solvers.particles._kernels import f_eval, f_vec
 
 __all__ = ["FAMILY_TAGS", "intensity_args", "f_eval", "f_vec"]
 
@@ -33,32 +29,3 @@ def intensity_args(intensity: Intensity) -> tuple[int, float, float, float] | No
         return None
     p = tuple(float(v) for v in intensity.params) + (0.0, 0.0, 0.0)
     return tag, p[0], p[1], p[2]
-
-
-@numba.njit(cache=True, inline="always")
-def f_eval(fam, p0, p1, p2, x):
-    """Intensity of family ``fam`` at ``x`` (see the module table)."""
-    if fam == 0:
-        z = p1 * (x - p2)
-        if z >= 0.0:
-            return p0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return p0 * e / (1.0 + e)
-    elif fam == 1:
-        return p0 * math.exp(p1 * (x - p2))
-    elif fam == 2:
-        return p0
-    else:
-        y = x - p1
-        if y < 0.0:
-            y = 0.0
-        y = p0 * y
-        return y if y < p2 else p2
-
-
-@numba.njit(cache=True)
-def f_vec(fam, p0, p1, p2, x):
-    out = np.empty(x.shape[0])
-    for i in range(x.shape[0]):
-        out[i] = f_eval(fam, p0, p1, p2, x[i])
-    return out

@@ -19,54 +19,12 @@ round, whose statistical quality is well established for simulation.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from solvers._random import as_seed_sequence
+from solvers.particles._kernels import _stream_keys, uniform, uniforms
 
 __all__ = ["root_key", "stream_keys", "uniform", "uniforms"]
-
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_ONE = np.uint64(1)
-_TWO_M53 = 1.0 / 9007199254740992.0
-
-
-@numba.njit(cache=True, inline="always")
-def _mix(z):
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
-
-
-@numba.njit(cache=True)
-def _stream_keys(stream_ids, root0, root1):
-    out = np.empty(stream_ids.shape[0], dtype=np.uint64)
-    for i in range(stream_ids.shape[0]):
-        out[i] = _mix(_mix(stream_ids[i] ^ root0) + root1)
-    return out
-
-
-@numba.njit(cache=True, inline="always")
-def uniform(key, ctr, root1):
-    """The ``ctr``-th uniform of the stream with key ``key`` (all uint64), in ``(0, 1)``."""
-    z = _mix(_mix(key + (ctr + _ONE) * _GAMMA) ^ root1)
-    return ((z >> _S11) + 0.5) * _TWO_M53
-
-
-@numba.njit(cache=True)
-def uniforms(keys, ctrs, root1):
-    """Vectorised :func:`uniform`: ``out[i] = uniform(keys[i], ctrs[i], root1)``."""
-    out = np.empty(keys.shape[0])
-    for i in range(keys.shape[0]):
-        out[i] = uniform(keys[i], ctrs[i], root1)
-    return out
-
 
 def root_key(seed) -> tuple[np.uint64, np.uint64]:
     """``(root0, root1)`` from ``SeedSequence(seed).generate_state(2, uint64)``."""

@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
-from solvers.particles._families import f_eval
-from solvers.particles._streams import uniform, uniforms
-from solvers.particles.exact import (ABOVE_BOUND, NEGATIVE_INTENSITY, NOT_FINITE, OK, TOO_MANY_SPIKES,
-                                     LoopOutput, _grow_f, make_flow)
-from solvers.particles.operators import add_column
+from solvers.particles._kernels import (ABOVE_BOUND, NEGATIVE_INTENSITY, NOT_FINITE, OK, TOO_MANY_SPIKES,
+                                        _clock_leaky_loop, uniforms)
+from solvers.particles.exact import LoopOutput, make_flow
 
 __all__ = ["run_clock_leaky", "run_clock_python", "step_grid"]
 
@@ -45,91 +42,6 @@ def step_grid(t_end: float, dt: float) -> np.ndarray:
     else:
         grid[-1] = t_end
     return grid
-
-
-@numba.njit(cache=True)
-def _clock_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, I0, xr, x0, keys, root1,
-                      grid, rec, max_spikes, cap0):
-    N = x0.shape[0]
-    X = x0.copy()
-    R = rec.shape[0]
-    states = np.empty((R, N))
-    r_idx = 0
-    fired = np.empty(N, dtype=np.int64)
-    cap = cap0
-    st = np.empty(cap)
-    sn = np.empty(cap, dtype=np.int64)
-    n_sp = 0
-    status = 0
-    err_t = np.nan
-    err_j = -1
-    err_v = np.nan
-    err_b = np.nan
-    n_steps = grid.shape[0] - 1
-    for k in range(n_steps):
-        t0 = grid[k]
-        t1 = grid[k + 1]
-        h = t1 - t0
-        while r_idx < R and rec[r_idx] < t1:
-            e = math.exp(-(rec[r_idx] - t0))
-            for i in range(N):
-                states[r_idx, i] = I0 + (X[i] - I0) * e
-            r_idx += 1
-        nf = 0
-        ctr = np.uint64(k)
-        for i in range(N):
-            fx = f_eval(fam, p0, p1, p2, X[i])
-            if not (fx < np.inf and abs(X[i]) < np.inf):
-                status = NOT_FINITE
-                err_t = t0
-                err_j = i
-                err_v = fx
-                break
-            if fx < 0.0:
-                status = NEGATIVE_INTENSITY
-                err_t = t0
-                err_j = i
-                err_v = fx
-                break
-            if fx * h > 1.0 + 1e-12:
-                status = ABOVE_BOUND
-                err_t = t0
-                err_j = i
-                err_v = fx
-                err_b = 1.0 / h
-                break
-            if uniform(keys[i], ctr, root1) < -math.expm1(-fx * h):
-                fired[nf] = i
-                nf += 1
-        if status != 0:
-            break
-        e = math.exp(-h)
-        for i in range(N):
-            X[i] = I0 + (X[i] - I0) * e
-        for m in range(nf):
-            add_column(tag, dense, data, indices, indptr, fired[m], 1.0, X)
-        for m in range(nf):
-            X[fired[m]] = xr
-        if n_sp + nf > max_spikes:
-            status = TOO_MANY_SPIKES
-            err_t = t1
-            err_j = -1
-            err_v = n_sp + nf
-            break
-        while n_sp + nf > cap:
-            cap = 2 * cap
-            st = _grow_f(st, cap)
-            sn = _grow_f(sn, cap)
-        for m in range(nf):
-            st[n_sp] = t1
-            sn[n_sp] = fired[m]
-            n_sp += 1
-    if status == 0:
-        while r_idx < R:  # records at t_end
-            for i in range(N):
-                states[r_idx, i] = X[i]
-            r_idx += 1
-    return status, err_t, err_j, err_v, err_b, st[:n_sp].copy(), sn[:n_sp].copy(), N * n_steps, states, 0
 
 
 def run_clock_leaky(op, fam_args, *, I0: float, xr: float, x0: np.ndarray, keys: np.ndarray, root1,

@@ -43,24 +43,13 @@ import heapq
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
-from solvers.particles import _heap
-from solvers.particles._families import f_eval
-from solvers.particles._streams import uniform
-from solvers.particles.operators import add_column, column_entry, column_nnz
+from solvers.particles._kernels import (ABOVE_BOUND, BOUND_SLACK, NEGATIVE_INTENSITY, NOT_FINITE, OK,
+                                        REBASE_AFTER, TOO_MANY_SPIKES, _exact_leaky_loop, _next_time,
+                                        uniform)
 
-REBASE_AFTER = 32.0
-BOUND_SLACK = 1e-9
-
-# status codes of the compiled loop
-OK = 0
-NEGATIVE_INTENSITY = 1
-ABOVE_BOUND = 2
-NOT_FINITE = 3
-TOO_MANY_SPIKES = 4
-
+__all__ = ["LoopOutput", "run_exact_leaky", "run_exact_python", "make_flow", "REBASE_AFTER"]
 
 @dataclass
 class LoopOutput:
@@ -74,164 +63,6 @@ class LoopOutput:
     n_candidates: int
     states: np.ndarray
     n_rebases: int
-
-
-@numba.njit(cache=True, inline="always")
-def _next_time(t, L, key, ctr, root1):
-    """``t + Exp(L)`` from the stream's next uniform (``inf`` if ``L == 0``)."""
-    u = uniform(key, ctr, root1)
-    if L > 0.0:
-        return t - math.log(u) / L
-    return np.inf
-
-
-@numba.njit(cache=True)
-def _grow_f(a, n):
-    b = np.empty(n, dtype=a.dtype)
-    b[: a.shape[0]] = a
-    return b
-
-
-@numba.njit(cache=True)
-def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local, fsup,
-                      I0, xr, x0, keys, sids, root1, t_end, rec, max_spikes, cap0):
-    N = x0.shape[0]
-    Y = np.empty(N)
-    for i in range(N):
-        Y[i] = x0[i] - I0
-    t_ref = 0.0
-    ctr = np.zeros(N, dtype=np.uint64)
-    one = np.uint64(1)
-    L = np.empty(N)
-    tn = np.empty(N)
-    fI0 = f_eval(fam, p0, p1, p2, I0)
-    status = 0
-    err_t = np.nan
-    err_j = -1
-    err_v = np.nan
-    err_b = np.nan
-    for i in range(N):
-        if local:
-            fx = f_eval(fam, p0, p1, p2, x0[i])
-            L[i] = fx if fx > fI0 else fI0
-        else:
-            L[i] = fsup
-        if not (L[i] < np.inf):
-            status = NOT_FINITE
-            err_t = 0.0
-            err_j = i
-            err_v = L[i]
-        tn[i] = _next_time(0.0, L[i], keys[i], ctr[i], root1)
-        ctr[i] += one
-    heap, pos = _heap.new_heap(tn, sids)
-    R = rec.shape[0]
-    states = np.empty((R, N))
-    r_idx = 0
-    cap = cap0
-    st = np.empty(cap)
-    sn = np.empty(cap, dtype=np.int64)
-    n_sp = 0
-    n_c = 0
-    n_rebase = 0
-    batch = N // 4
-    while status == 0:
-        j = heap[0]
-        t = tn[j]
-        if not (t <= t_end):
-            break
-        while r_idx < R and rec[r_idx] < t:
-            e = math.exp(-(rec[r_idx] - t_ref))
-            for i in range(N):
-                states[r_idx, i] = I0 + Y[i] * e
-            r_idx += 1
-        n_c += 1
-        dt_ref = t - t_ref
-        x = I0 + Y[j] * math.exp(-dt_ref)
-        fx = f_eval(fam, p0, p1, p2, x)
-        Lj = L[j]
-        if not (abs(x) < np.inf and fx < np.inf):
-            status = NOT_FINITE
-            err_t = t
-            err_j = j
-            err_v = x if not abs(x) < np.inf else fx
-            break
-        if fx < 0.0:
-            status = NEGATIVE_INTENSITY
-            err_t = t
-            err_j = j
-            err_v = fx
-            break
-        if fx > Lj * (1.0 + BOUND_SLACK):
-            status = ABOVE_BOUND
-            err_t = t
-            err_j = j
-            err_v = fx
-            err_b = Lj
-            break
-        u = uniform(keys[j], ctr[j], root1)
-        ctr[j] += one
-        xj = x
-        if u * Lj < fx:
-            # ---- spike of j at t
-            if n_sp >= max_spikes:
-                status = TOO_MANY_SPIKES
-                err_t = t
-                err_j = j
-                err_v = n_sp
-                break
-            if n_sp >= cap:
-                cap = 2 * cap
-                st = _grow_f(st, cap)
-                sn = _grow_f(sn, cap)
-            st[n_sp] = t
-            sn[n_sp] = j
-            n_sp += 1
-            if dt_ref > REBASE_AFTER:
-                e = math.exp(-dt_ref)
-                for i in range(N):
-                    Y[i] *= e
-                t_ref = t
-                dt_ref = 0.0
-                n_rebase += 1
-            s = math.exp(dt_ref)
-            add_column(tag, dense, data, indices, indptr, j, s, Y)
-            Y[j] = (xr - I0) * s
-            xj = xr
-            if local:
-                em = math.exp(-dt_ref)
-                nnz = column_nnz(tag, dense, indptr, j)
-                in_batch = nnz > batch
-                for k in range(nnz):
-                    i, w = column_entry(tag, dense, data, indices, indptr, j, k)
-                    if w > 0 and i != j:
-                        xi = I0 + Y[i] * em
-                        fxi = f_eval(fam, p0, p1, p2, xi)
-                        L[i] = fxi if fxi > fI0 else fI0
-                        if not (L[i] < np.inf):
-                            status = NOT_FINITE
-                            err_t = t
-                            err_j = i
-                            err_v = L[i]
-                        tn[i] = _next_time(t, L[i], keys[i], ctr[i], root1)
-                        ctr[i] += one
-                        if not in_batch:
-                            _heap.update(heap, pos, tn, sids, i)
-                if in_batch:
-                    _heap.heapify(heap, pos, tn, sids)
-        # ---- next candidate of j
-        if local:
-            fxj = fx if xj == x else f_eval(fam, p0, p1, p2, xj)
-            L[j] = fxj if fxj > fI0 else fI0
-        tn[j] = _next_time(t, L[j], keys[j], ctr[j], root1)
-        ctr[j] += one
-        _heap.update(heap, pos, tn, sids, j)
-    if status == 0:
-        while r_idx < R:
-            e = math.exp(-(rec[r_idx] - t_ref))
-            for i in range(N):
-                states[r_idx, i] = I0 + Y[i] * e
-            r_idx += 1
-    return status, err_t, err_j, err_v, err_b, st[:n_sp].copy(), sn[:n_sp].copy(), n_c, states, n_rebase
 
 
 def run_exact_leaky(op, fam_args, *, local: bool, fsup: float, I0: float, xr: float, x0: np.ndarray,

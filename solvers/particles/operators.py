@@ -18,18 +18,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
 from solvers.graphons import validate_weights
+from solvers.particles._kernels import add_column, column_entry, column_nnz  # noqa: F401 (re-export)
 
 __all__ = ["SynapticOperator", "DenseOperator", "SparseOperator", "make_operator",
            "OP_DENSE", "OP_SPARSE"]
 
 log = logging.getLogger(__name__)
 
-#: tags of the compiled branches (internal; users pick operators by class)
+#: tags of the compiled branches in ``_kernels.add_column`` (internal; users pick operators by class)
 OP_DENSE = 0
 OP_SPARSE = 1
 
@@ -154,42 +154,3 @@ def make_operator(weights: Any, name: str = "weights") -> SynapticOperator:
     if sp.issparse(W):
         return SparseOperator(W)
     return DenseOperator(W)
-
-
-# ------------------------------------------------------------------------------- compiled kernels
-@numba.njit(cache=True, inline="always")
-def add_column(tag, dense, data, indices, indptr, j, scale, state):
-    """``state += scale * W[:, j]`` (diagonal included; callers overwrite ``state[j]``)."""
-    if tag == 0:
-        # four interleaved sequential streams: more memory-level parallelism when the column comes
-        # from DRAM (same elementwise operations, so results are identical to a plain loop)
-        col = dense[:, j]
-        n = state.shape[0]
-        q = n // 4
-        for i in range(q):
-            state[i] += scale * col[i]
-            state[i + q] += scale * col[i + q]
-            state[i + 2 * q] += scale * col[i + 2 * q]
-            state[i + 3 * q] += scale * col[i + 3 * q]
-        for i in range(4 * q, n):
-            state[i] += scale * col[i]
-    else:
-        for k in range(indptr[j], indptr[j + 1]):
-            state[indices[k]] += scale * data[k]
-
-
-@numba.njit(cache=True, inline="always")
-def column_nnz(tag, dense, indptr, j):
-    """Number of stored entries of column ``j`` (``N`` for dense)."""
-    if tag == 0:
-        return dense.shape[0]
-    return indptr[j + 1] - indptr[j]
-
-
-@numba.njit(cache=True, inline="always")
-def column_entry(tag, dense, data, indices, indptr, j, k):
-    """``(row, value)`` of the ``k``-th stored entry of column ``j``."""
-    if tag == 0:
-        return k, dense[k, j]
-    p = indptr[j] + k
-    return indices[p], data[p]
