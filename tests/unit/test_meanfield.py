@@ -109,8 +109,9 @@ def test_cdf_matches_exact_constant_intensity_law():
         sol = solve(model, product(), t, 0.4, n_xi=8, dt=dt, save_times=[t])
         exact = np.stack([law.cdf(xi, x) for xi in sol.xi])
         errs.append(np.max(np.abs(sol.cdf(t, x) - exact)))
-    # the continuous part is interpolated between cohorts: O(dt) in sup norm at worst; the atom is exact
-    assert errs[1] < 0.01 and errs[1] < 0.75 * errs[0], errs
+    # atom exact; the continuous part is interpolated linearly between cohorts (edges at midpoints),
+    # measured second order in sup norm (7.3e-5 -> 1.8e-5); assert at least order 1.5
+    assert errs[1] < 1e-4 and errs[0] / errs[1] > 2 ** 1.5, errs
 
 
 def test_density_integrates_to_mass():
