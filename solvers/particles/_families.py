@@ -1,4 +1,4 @@
-"""Compiled evaluation of the named intensity families (numba), and their dispatch tags.
+"""Dispatch tags of the named intensity families for the compiled loops (code in ``_kernels.f_eval``).
 
 The formulas are those of :mod:`solvers.model`; the compiled and the numpy evaluations agree to
 a few ulps (the sigmoid is evaluated in the overflow-free form with full relative accuracy):

@@ -1,4 +1,4 @@
-"""Counter-based per-neuron random streams (compiled with numba).
+"""Counter-based per-neuron random streams (the compiled code is in :mod:`solvers.particles._kernels`).
 
 Every neuron ``i`` owns a stream identified by a non-negative integer ``stream_id`` (default ``i``).
 Its ``k``-th uniform variate is a pure function of ``(root key, stream_id, k)``:
@@ -25,6 +25,7 @@ from solvers._random import as_seed_sequence
 from solvers.particles._kernels import _stream_keys, uniform, uniforms
 
 __all__ = ["root_key", "stream_keys", "uniform", "uniforms"]
+
 
 def root_key(seed) -> tuple[np.uint64, np.uint64]:
     """``(root0, root1)`` from ``SeedSequence(seed).generate_state(2, uint64)``."""
