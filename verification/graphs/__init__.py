@@ -1,0 +1,35 @@
+"""Graph limits toolkit: certified cut-norm and cut-distance brackets, homomorphism densities and
+alignment of weight matrices to kernels (SPEC section 6).
+
+Everything returns a :class:`Bracket` (``lower``, ``upper`` and the method and certificate of each
+side) rather than a bare estimate.  Submodules: ``_norms`` (infinity-to-one norm, cut norm, brute
+force), ``_homomorphism`` (densities ``t(F, W)``, cut-distance lower bound), ``_alignment``
+(relabellings, cut-distance bracket).
+"""
+from ._bracket import Bracket
+from ._alignment import ORDERINGS, Alignment, align, cut_distance
+from ._homomorphism import (EDGE_COUNTS, GRAPHS, DensityBound, cut_distance_lower_bound, hom_densities,
+                            hom_density)
+from ._norms import (augmented_matrix, brute_force_cut_norm, brute_force_inf_to_one, cell_average_l1_error,
+                     cut_norm, inf_to_one_norm, spectral_norm_upper)
+
+__all__ = [
+    "Bracket",
+    "inf_to_one_norm",
+    "cut_norm",
+    "brute_force_inf_to_one",
+    "brute_force_cut_norm",
+    "augmented_matrix",
+    "spectral_norm_upper",
+    "cell_average_l1_error",
+    "hom_density",
+    "hom_densities",
+    "GRAPHS",
+    "EDGE_COUNTS",
+    "DensityBound",
+    "cut_distance_lower_bound",
+    "Alignment",
+    "align",
+    "cut_distance",
+    "ORDERINGS",
+]
