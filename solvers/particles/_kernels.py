@@ -357,7 +357,10 @@ def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local,
             L[j] = fxj if fxj > fI0 else fI0
         tn[j] = _next_time(t, L[j], keys[j], ctr[j], root1)
         ctr[j] += one
-        heap_update(heap, pos, tn, sids, j)
+        if heap[0] == j:  # the usual case: j is the root and its key only grew
+            sift_down(heap, pos, tn, sids, 0)
+        else:
+            heap_update(heap, pos, tn, sids, j)
     if status == 0:
         while r_idx < R:
             e = math.exp(-(rec[r_idx] - t_ref))
