@@ -68,7 +68,8 @@ def default_x_range(model: NeuronModel, K: np.ndarray, spec: InitialSpec, n_xi: 
 def solve(model: NeuronModel, kernel: Kernel, t_end: float, initial: Any, method: str = "lagrangian", *,
           dt: float | None = None, n_xi: int = 64, save_times=None, n_x: int = 400,
           x_range: tuple[float, float] | None = None, cfl: float = 0.9, drop_tol: float = 1e-15,
-          prune_every: int = 16, mass_tol: float = 1e-9, merge_identical_nodes: bool = True) -> MeanFieldSolution:
+          prune_every: int = 16, merge_tol: float = 1e-14, mass_tol: float = 1e-9,
+          merge_identical_nodes: bool = True) -> MeanFieldSolution:
     """Solve the spatially-extended mean-field PDE on ``[0, t_end]``.
 
     Parameters
@@ -102,7 +103,11 @@ def solve(model: NeuronModel, kernel: Kernel, t_end: float, initial: Any, method
         Lagrangian cohorts whose mass is below this on every node are dropped (mass re-injected and
         reported in ``counters["dropped_mass"]``).
     prune_every : int, keyword
-        Lagrangian: steps between two pruning passes.
+        Lagrangian: steps between two pruning (and merging) passes.
+    merge_tol : float, keyword
+        Lagrangian: neighbouring born cohorts are merged into their centre of mass when the weak-error
+        cost ``m1 m2 / (m1 + m2) (x1 - x2)^2`` is below this on every node (default 1e-14; 0: never).  Each
+        merge changes ``<psi, mu>`` by at most ``sup|psi''| merge_tol / 2``; the total is reported.
     mass_tol : float, keyword
         Largest tolerated ``|mass - 1|`` or negative mass before :class:`SimulationError` is raised.
     merge_identical_nodes : bool, keyword
@@ -143,10 +148,14 @@ def solve(model: NeuronModel, kernel: Kernel, t_end: float, initial: Any, method
         if not (0.0 <= drop_tol < 1e-6):
             raise bad_argument("drop_tol", drop_tol, "must be in [0, 1e-6)", "pass e.g. drop_tol=1e-15")
         prune_every = check_int("prune_every", prune_every, 1, "pass e.g. prune_every=16")
+        merge_tol = float(merge_tol)
+        if not (0.0 <= merge_tol < 1e-6):
+            raise bad_argument("merge_tol", merge_tol, "must be in [0, 1e-6)", "pass e.g. merge_tol=1e-14 (0: no merging)")
         n_steps, _ = time_grid(t_end, dt)
         idx = save_indices(save_times, t_end, n_steps)
         return solve_lagrangian(model, K, quadrature, xi, t_end, n_steps, spec, idx, drop_tol=drop_tol,
-                                prune_every=prune_every, mass_tol=mass_tol, merge_identical_nodes=merge)
+                                prune_every=prune_every, mass_tol=mass_tol, merge_identical_nodes=merge,
+                                merge_tol=merge_tol)
 
     # upwind
     n_x = check_int("n_x", n_x, 2, "pass e.g. n_x=400")
