@@ -1,0 +1,420 @@
+"""Tests of solvers.references: the independent high-precision references.
+
+Every reference value here comes from a computation that does not share code with the function
+under test: closed forms (constant intensity, ReLU through the incomplete gamma function,
+exponential intensity through the exponential integral E1), mpmath's own tanh-sinh quadrature,
+a Monte Carlo simulation of interspike intervals by thinning, and numerical integration of the
+constant-intensity CDF by scipy.
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from scipy import integrate
+
+from solvers import references as R
+from solvers.errors import ConvergenceError, InvalidArgumentError
+from solvers.graphons import constant, labels, product, skew, two_block
+from solvers.model import Constant, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
+
+STD = NeuronModel.standard()
+DPS = 30
+
+
+def _rel(a, b):
+    a = mpmath.mpf(a)
+    b = mpmath.mpf(b)
+    return abs(a - b) / abs(b)
+
+
+# ------------------------------------------------------------------------------- stationary rate
+@pytest.mark.parametrize("J", [-1.0, 0.0, 0.5, 1.0])
+def test_two_quadratures_agree_standard_neuron(J):
+    st = R.stationary_rate(STD, J, dps=DPS)
+    with mpmath.workdps(50):
+        # at least 15 significant digits required by the issue; the module promises dps - 5 = 25
+        assert _rel(st.rate_age, st.rate_space) < mpmath.mpf(10) ** -25
+        assert _rel(st.mean_age, st.mean_space) < mpmath.mpf(10) ** -25
+        assert st.digits_agreed >= 25
+        assert abs(st.input - mpmath.mpf(J) * st.rate) < mpmath.mpf(10) ** -40
+        assert abs(st.fixed_point - (mpmath.mpf(1.5) + st.input)) < mpmath.mpf(10) ** -40
+        assert float(st) == float(st.rate)
+        # the fixed point equation holds for the independently computed Phi (space quadrature)
+        T, _ = R.isi_moments(STD, st.input, dps=DPS, method="space")
+        assert _rel(1 / T, st.rate) < mpmath.mpf(10) ** -25
+    assert 0 < float(st.rate) < 10.0
+
+
+def test_standard_neuron_known_values():
+    """Values recorded from the two-method computation (regression: both methods must keep them)."""
+    expected = {-1.0: "0.70279846178287735466", 0.0: "1.3071149583621483759", 0.5: "2.0278901128557196750",
+                1.0: "3.2353163064221725111"}
+    for J, val in expected.items():
+        st = R.stationary_rate(STD, J, dps=DPS)
+        with mpmath.workdps(30):
+            assert _rel(st.rate, mpmath.mpf(val)) < mpmath.mpf(10) ** -19
+
+
+def test_phi_matches_nested_tanh_sinh():
+    """Phi(h) against mpmath.quad of S(s) with the inner integral also by mpmath.quad (no shared code)."""
+    h = mpmath.mpf("0.75")
+    with mpmath.workdps(18):
+        c = mpmath.mpf(1.5) + h
+        f = STD.intensity.mp
+
+        def S(s):
+            lam = mpmath.quad(lambda u: f(c - c * mpmath.exp(-u)), [0, s])
+            return mpmath.exp(-lam)
+
+        T = mpmath.quad(S, [0, 1, 3, 8, 20])
+        T += S(20) / f(c)  # f(x(s)) = f(c) to 1e-8 relative after s = 20, and S(20) ~ 1e-80
+        ref = 1 / T
+    val = R.phi(STD, h, dps=DPS)
+    with mpmath.workdps(30):
+        assert _rel(val, ref) < mpmath.mpf(10) ** -15
+
+
+def test_constant_intensity_closed_form():
+    lam0, I0, xr, J = 2.0, 1.0, -0.25, 0.75
+    model = NeuronModel(Leaky(I0), Constant(lam0), reset=xr)
+    st = R.stationary_rate(model, J, dps=DPS)
+    with mpmath.workdps(40):
+        assert _rel(st.rate, lam0) < mpmath.mpf(10) ** -28
+        # stationary mean: 0 = I0 + h - E X + lam0 (x_r - E X)  =>  E X = (I0 + h + lam0 x_r) / (1 + lam0)
+        mean = (mpmath.mpf(I0) + mpmath.mpf(J) * lam0 + lam0 * mpmath.mpf(xr)) / (1 + lam0)
+        assert _rel(st.mean, mean) < mpmath.mpf(10) ** -27
+        assert _rel(R.stationary_mean(model, J, dps=DPS), mean) < mpmath.mpf(10) ** -27
+
+
+@pytest.mark.parametrize("h", [0.0, 1.0])
+def test_relu_closed_form_incomplete_gamma(h):
+    """f = a max(0, x), x(s) = c (1 - e^{-s}):  Lambda = k (s - 1 + e^{-s}), k = a c, and
+    E[ISI] = e^k k^-k gamma(k, k) (lower incomplete gamma); int x S = c e^k (k^-k gamma(k,k) - k^-(k+1) gamma(k+1,k))."""
+    a, I0 = 2.0, 1.5
+    model = NeuronModel(Leaky(I0), ReLU(slope=a, theta=0.0, cap=math.inf), reset=0.0)
+    with mpmath.workdps(45):
+        c = mpmath.mpf(I0) + h
+        k = a * c
+        T = mpmath.e**k * k**-k * mpmath.gammainc(k, 0, k)
+        M = c * mpmath.e**k * (k**-k * mpmath.gammainc(k, 0, k) - k ** -(k + 1) * mpmath.gammainc(k + 1, 0, k))
+        for method in ("age", "space"):
+            Tq, Mq = R.isi_moments(model, h, dps=DPS, method=method)
+            assert _rel(Tq, T) < mpmath.mpf(10) ** -28, method
+            assert _rel(Mq, M) < mpmath.mpf(10) ** -28, method
+
+
+def test_exponential_intensity_against_e1():
+    """f = C e^{beta (x - theta)}: Lambda(s) = A (E1(B e^{-s}) - E1(B)), A = C e^{beta (c - theta)},
+    B = beta (c - x_r); E[ISI] = int_0^inf exp(-Lambda) ds by tanh-sinh."""
+    C, beta, theta, I0, h = 1.0, 1.0, 1.0, 1.0, -0.3
+    model = NeuronModel(Leaky(I0), Exponential(C, beta, theta), reset=0.0)
+    with mpmath.workdps(40):
+        c = mpmath.mpf(I0) + mpmath.mpf(h)
+        A = C * mpmath.exp(beta * (c - theta))
+        B = beta * c
+        T = mpmath.quad(lambda s: mpmath.exp(-A * (mpmath.e1(B * mpmath.exp(-s)) - mpmath.e1(B))),
+                        [0, 1, 4, 10, 30, 80, mpmath.inf])
+        Tq, _ = R.isi_moments(model, mpmath.mpf(h), dps=DPS)
+        assert _rel(Tq, T) < mpmath.mpf(10) ** -28
+
+
+def test_exponential_and_relu_stationary_agree():
+    for model, J in [(NeuronModel(Leaky(1.0), Exponential(1.0, 1.0, 1.0)), -0.5),
+                     (NeuronModel(Leaky(1.0), ReLU(1.0, 0.5, 2.0)), 0.25)]:  # ReLU: two kinks on the path
+        st = R.stationary_rate(model, J, dps=DPS)
+        assert st.digits_agreed >= 25
+        with mpmath.workdps(40):
+            assert _rel(st.rate_age, st.rate_space) < mpmath.mpf(10) ** -25
+
+
+def test_fixed_point_below_reset():
+    """x* < x_r: the neuron drifts down from the reset (reset 1, I0 = 0.2, J = -0.5)."""
+    model = NeuronModel(Leaky(0.2), Sigmoid(), reset=1.0)
+    st = R.stationary_rate(model, -0.5, dps=DPS)
+    assert st.fixed_point < model.reset
+    assert st.digits_agreed >= 25
+    assert float(st.fixed_point) < float(st.mean) < 1.0
+    # x* > x_r at larger input: the path direction flips and both still agree
+    T_age, M_age = R.isi_moments(model, 2.0, dps=DPS, method="age")
+    T_sp, M_sp = R.isi_moments(model, 2.0, dps=DPS, method="space")
+    with mpmath.workdps(40):
+        assert _rel(T_age, T_sp) < mpmath.mpf(10) ** -28
+        assert _rel(M_age, M_sp) < mpmath.mpf(10) ** -28
+
+
+def test_degenerate_cases():
+    # x* = x_r: the neuron never moves, Phi = f(x_r)
+    model = NeuronModel(Leaky(0.0), Sigmoid(), reset=0.0)
+    with mpmath.workdps(40):
+        assert _rel(R.phi(model, 0.0), Sigmoid().mp(mpmath.mpf(0))) < mpmath.mpf(10) ** -30
+    # f(x*) = 0: the neuron stops firing with positive probability, Phi = 0
+    model = NeuronModel(Leaky(0.5), ReLU(1.0, 1.0, 5.0), reset=0.0)
+    assert R.phi(model, 0.0) == 0
+    st = R.stationary_rate(model, -1.0)
+    assert st.rate == 0 and float(st.mean) == pytest.approx(0.5)
+
+
+def test_phi_monte_carlo():
+    """Mean ISI of the standard neuron at h = 0 by exact thinning (bound 10), 2e5 intervals;
+    tolerance 4 standard errors (two-sided false-failure rate 6e-5; the seed is fixed)."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(20261127)))
+    n = 200_000
+    s = np.zeros(n)
+    alive = np.arange(n)
+    isi = np.empty(n)
+    while alive.size:
+        s[alive] += rng.exponential(1 / 10.0, alive.size)
+        x = 1.5 * (1 - np.exp(-s[alive]))
+        fire = rng.random(alive.size) * 10.0 < STD.intensity(x)
+        isi[alive[fire]] = s[alive[fire]]
+        alive = alive[~fire]
+    mean, se = isi.mean(), isi.std(ddof=1) / math.sqrt(n)
+    T, _ = R.isi_moments(STD, 0.0, dps=DPS)
+    assert abs(mean - float(T)) < 4 * se
+
+
+def test_phi_double_against_mpmath():
+    hs = np.array([-3.0, -0.4, 0.7, 2.0])
+    for model in (STD, NeuronModel(Leaky(1.0), ReLU(1.0, 0.5, 2.0)), NeuronModel(Leaky(0.2), Sigmoid(), reset=1.0)):
+        P, Pp = R.phi_double(model, hs)
+        for k, (h, p, pp) in enumerate(zip(hs, P, Pp)):
+            ref = float(R.phi(model, float(h), check=False))
+            assert p == pytest.approx(ref, rel=1e-12, abs=1e-300)
+            if k in (1, 2):
+                refp = float(R.phi_prime(model, float(h)))
+                assert pp == pytest.approx(refp, rel=1e-10, abs=1e-14)
+
+
+def test_phi_prime_against_difference_quotient():
+    h = 0.3
+    with mpmath.workdps(50):
+        e = mpmath.mpf(10) ** -10
+        dq = (R.phi(STD, h + e, dps=40, check=False) - R.phi(STD, h - e, dps=40, check=False)) / (2 * e)
+        # central difference error ~ e^2 Phi''' / 6 < 1e-19
+        assert _rel(R.phi_prime(STD, h), dq) < mpmath.mpf(10) ** -18
+
+
+def test_multiple_fixed_points_reported():
+    """No bias current and strong excitation (I0 = 0, J = 1.2): three fixed points; 'unique' must refuse."""
+    model = NeuronModel(Leaky(0.0), Sigmoid(lam=10.0, beta=5.0, theta=1.0), reset=0.0)
+    states = R.stationary_states(model, 1.2, dps=20)
+    assert len(states) == 3
+    rates = [float(s.rate) for s in states]
+    assert rates == sorted(rates)
+    for s in states:
+        with mpmath.workdps(30):
+            assert _rel(R.phi(model, s.input, dps=20), s.rate) < mpmath.mpf(10) ** -15
+    with pytest.raises(ConvergenceError, match="fixed points"):
+        R.stationary_rate(model, 1.2, dps=20)
+    assert R.stationary_rate(model, 1.2, dps=20, which="lowest") is states[0]
+    assert R.stationary_rate(model, 1.2, dps=20, which="highest") is states[-1]
+    assert R.stationary_rate(model, 1.2, dps=20, which=1) is states[1]
+
+
+def test_bad_arguments():
+    with pytest.raises(InvalidArgumentError, match="model"):
+        R.stationary_rate("standard", 1.0)
+    with pytest.raises(InvalidArgumentError, match="'J'"):
+        R.stationary_rate(STD, float("nan"))
+    with pytest.raises(InvalidArgumentError, match="dps"):
+        R.stationary_rate(STD, 1.0, dps=5)
+    with pytest.raises(InvalidArgumentError, match="which"):
+        R.stationary_rate(STD, 1.0, which="middle")
+    with pytest.raises(InvalidArgumentError, match="method"):
+        R.isi_moments(STD, 0.0, method="euler")
+    with pytest.raises(InvalidArgumentError, match="'h'"):
+        R.phi(STD, "x")
+
+
+# ------------------------------------------------------------------------ constant-intensity law
+def _law_model(lam0=1.5, I0=1.0, xr=0.0):
+    return NeuronModel(Leaky(I0), Constant(lam0), reset=xr)
+
+
+def _mean_from_cdf(law, xi, lo, hi, points):
+    """E X = hi - int_lo^hi F(x) dx and E X^2 = hi^2 - int 2 x F dx (F(lo-) = 0, F(hi) = 1)."""
+    F = lambda x: float(law.cdf(xi, x))
+    I1 = integrate.quad(F, lo, hi, points=points, limit=200, epsabs=1e-13, epsrel=1e-13)[0]
+    I2 = integrate.quad(lambda x: 2 * x * F(x), lo, hi, points=points, limit=200, epsabs=1e-13, epsrel=1e-13)[0]
+    return hi - I1, hi * hi - I2
+
+
+@pytest.mark.parametrize("xr,x0", [(0.0, 0.0), (0.0, 2.5), (3.0, 0.5)])  # x_r < c and x_r > c
+def test_law_cdf_properties_and_moments(xr, x0):
+    model = _law_model(xr=xr)
+    law = R.constant_intensity_law(model, product(), 0.8, x0)
+    for xi in (0.1, 0.5, 0.9):
+        c = float(law.c(xi))
+        assert c == pytest.approx(1.0 + 1.5 * xi)  # degree of the product kernel is xi
+        xs = np.linspace(-1, 4, 2001)
+        F = law.cdf(xi, xs)
+        assert np.all(np.diff(F) >= -1e-15) and F.min() >= 0 and F.max() <= 1 + 1e-15
+        assert F[0] == 0 and F[-1] == pytest.approx(1, abs=1e-15)
+        a = float(law.atom_position(xi))
+        jump = float(law.cdf(xi, a) - law.cdf(xi, np.nextafter(a, -np.inf)))
+        assert jump == pytest.approx(law.atom_mass, abs=1e-12)
+        assert law.atom_mass == pytest.approx(math.exp(-1.5 * 0.8))
+        lo, hi = min(x0, xr, c) - 0.1, max(x0, xr, c) + 0.1
+        m1, m2 = _mean_from_cdf(law, xi, lo, hi, [a, xr])
+        assert float(law.mean(xi)) == pytest.approx(m1, abs=1e-10)
+        assert float(law.second_moment(xi)) == pytest.approx(m2, abs=1e-10)
+        assert float(law.variance(xi)) == pytest.approx(m2 - m1**2, abs=1e-9)
+
+
+def test_law_gaussian_datum():
+    model = _law_model()
+    law = R.constant_intensity_law(model, skew(), 1.3, 0.4, sigma=0.3)
+    assert law.atom_mass == 0.0 and law.no_fire_mass == pytest.approx(math.exp(-1.5 * 1.3))
+    xi = 0.35
+    F = law.cdf(xi, np.linspace(-3, 4, 3001))
+    assert np.all(np.diff(F) >= -1e-15)
+    m1, m2 = _mean_from_cdf(law, xi, -3.0, 4.0, [0.0, float(law.atom_position(xi))])
+    assert float(law.mean(xi)) == pytest.approx(m1, abs=1e-9)
+    assert float(law.second_moment(xi)) == pytest.approx(m2, abs=1e-9)
+
+
+def test_law_monte_carlo_dkw():
+    """Sample the defining process (Poisson clock of rate lam0, Gaussian datum) and compare the
+    empirical CDF: DKW gives P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2) = 1e-6 at the eps used."""
+    lam0, t, x0, sig, I0 = 1.5, 0.9, 2.0, 0.25, 1.0
+    law = R.constant_intensity_law(_law_model(lam0, I0), degree=0.4, t=t, x0=x0, sigma=sig)
+    c = I0 + lam0 * 0.4
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(7)))
+    n = 100_000
+    X0 = x0 + sig * rng.standard_normal(n)
+    # forward Poisson process on (0, t]: K ~ Poisson(lam0 t) firings, the last at t U^(1/K)
+    K = rng.poisson(lam0 * t, n)
+    last = t * rng.random(n) ** (1.0 / np.maximum(K, 1))
+    X = np.where(K == 0, c + (X0 - c) * math.exp(-t), c + (0.0 - c) * np.exp(-(t - last)))
+    xs = np.sort(X)
+    emp = np.arange(1, n + 1) / n
+    F = law.cdf(0.5, xs)
+    eps = math.sqrt(math.log(2 / 1e-6) / (2 * n))
+    assert np.max(np.abs(emp - F)) < eps
+    assert np.max(np.abs(emp - 1 / n - F)) < eps
+
+
+def test_law_limits():
+    model = _law_model(lam0=2.0, I0=0.5, xr=-0.5)
+    law0 = R.constant_intensity_law(model, constant(0.7), 0.0, 1.2)
+    assert law0.atom_mass == 1.0
+    assert float(law0.mean(0.3)) == pytest.approx(1.2, abs=1e-15)
+    assert law0.cdf(0.3, 1.2 - 1e-12) == 0 and law0.cdf(0.3, 1.2) == 1
+    lawinf = R.constant_intensity_law(model, constant(0.7), 60.0, 1.2)
+    assert lawinf.atom_mass < 1e-50
+    # t -> inf: the stationary state of SPEC section 3, computed independently by stationary_rate
+    st = R.stationary_rate(model, 0.7, dps=20)
+    assert float(lawinf.mean(0.3)) == pytest.approx(float(st.mean), rel=1e-14)
+    c = 0.5 + 2.0 * 0.7
+    x = np.linspace(-0.5, c - 1e-9, 50)
+    assert np.allclose(lawinf.cdf(0.3, x), 1 - ((c - x) / (c + 0.5)) ** 2.0, atol=1e-14)
+
+
+def test_law_special_cases():
+    # c == x_r: the reset cohort is an atom at x_r
+    model = NeuronModel(Leaky(-1.0), Constant(1.0), reset=0.0)
+    law = R.constant_intensity_law(model, degree=1.0, t=0.7, x0=2.0)
+    assert float(law.c(0.5)) == 0.0
+    p = -math.expm1(-0.7)
+    assert float(law.cohort_atom_mass(0.5)) == pytest.approx(p)
+    assert float(law.cdf(0.5, 0.0) - law.cdf(0.5, -1e-12)) == pytest.approx(p)
+    assert float(law.mean(0.5)) == pytest.approx(math.exp(-0.7) * 2.0 * math.exp(-0.7))
+    # lam0 = 0: deterministic flow
+    model = NeuronModel(Leaky(1.0), Constant(0.0), reset=0.0)
+    law = R.constant_intensity_law(model, product(), 2.0, 3.0)
+    assert law.atom_mass == 1.0
+    assert float(law.mean(0.2)) == pytest.approx(1.0 + 2.0 * math.exp(-2.0))
+    assert float(law.variance(0.2)) == pytest.approx(0.0, abs=1e-14)
+
+
+def test_law_finite_network_degrees():
+    N = 40
+    W = product().weights(N)
+    deg = W.sum(axis=1)
+    law = R.constant_intensity_law(_law_model(), degree=deg, t=1.0, x0=0.0)
+    xi = labels(N)
+    assert np.allclose(law.c(xi), 1.0 + 1.5 * deg, rtol=0, atol=1e-15)
+    m = law.mean(xi)
+    assert m.shape == (N,)
+    # same formula as the kernel version with the kernel's degree replaced by the row sums
+    law_k = R.constant_intensity_law(_law_model(), product(), 1.0, 0.0)
+    assert np.max(np.abs(m - law_k.mean(xi))) < 1.5 * np.max(np.abs(deg - xi)) + 1e-15
+
+
+def test_law_vectorised_shapes():
+    law = R.constant_intensity_law(_law_model(), product(), 0.5, 0.0)
+    F = law.cdf(labels(8)[:, None], np.linspace(-1, 3, 5)[None, :])
+    assert F.shape == (8, 5)
+    assert law.mean(labels(8)).shape == (8,)
+
+
+def test_law_bad_arguments():
+    with pytest.raises(InvalidArgumentError, match="constant intensity"):
+        R.constant_intensity_law(STD, product(), 1.0)
+    with pytest.raises(InvalidArgumentError, match="'t'"):
+        R.constant_intensity_law(_law_model(), product(), -1.0)
+    with pytest.raises(InvalidArgumentError, match="sigma"):
+        R.constant_intensity_law(_law_model(), product(), 1.0, sigma=-0.1)
+    with pytest.raises(InvalidArgumentError, match="exactly one"):
+        R.constant_intensity_law(_law_model(), product(), 1.0, degree=1.0)
+    with pytest.raises(InvalidArgumentError, match="exactly one"):
+        R.constant_intensity_law(_law_model(), None, 1.0)
+    with pytest.raises(InvalidArgumentError, match="degree"):
+        R.constant_intensity_law(_law_model(), t=1.0, degree=[1.0, np.nan])
+
+
+# ------------------------------------------------------------------------ spatial stationary state
+@pytest.mark.parametrize("J", [-1.0, 1.0])
+def test_spatial_constant_kernel_matches_homogeneous(J):
+    res = R.spatial_stationary(STD, constant(J), 16)
+    st = R.stationary_rate(STD, J)
+    assert np.max(np.abs(res.rate - float(st.rate))) < 1e-10
+    assert np.max(np.abs(res.input - J * float(st.rate))) < 1e-10
+    assert res.residual < 1e-11
+    # one non-zero eigenvalue J Phi'(J r), by the mpmath derivative
+    lam = J * float(R.phi_prime(STD, st.input))
+    assert res.max_real_eigenvalue == pytest.approx(max(lam, 0.0), abs=1e-9)
+    assert res.spectral_radius == pytest.approx(abs(lam), rel=1e-9)
+    assert res.rate_dynamics_stable is (max(lam, 0.0) < 1)
+    assert res.unique is True and res.contraction_estimate < 1
+
+
+def test_spatial_two_block_equal_row_sums_is_homogeneous():
+    res = R.spatial_stationary(STD, two_block(), 8)
+    st = R.stationary_rate(STD, 0.85)  # row sums (1.5 + 0.2) / 2
+    assert np.max(np.abs(res.rate - float(st.rate))) < 1e-10
+
+
+def test_spatial_skew_is_xi_dependent_and_second_order():
+    k = skew()
+    res = {n: R.spatial_stationary(STD, k, n) for n in (12, 36, 108)}
+    r = res[36].rate
+    assert r.max() - r.min() > 0.05
+    for n, s in res.items():
+        assert s.residual < 1e-11
+        # fixed point equation checked with the mpmath Phi at two nodes, input recomputed here
+        K = k(labels(n)[:, None], labels(n)[None, :])
+        h = K @ s.rate / n
+        for i in (0, n // 2):
+            assert s.rate[i] == pytest.approx(float(R.phi(STD, h[i], check=False)), rel=1e-11)
+    # labels(12) are every third label of 36, which are every third of 108 (midpoint Nystrom: O(n^-2))
+    e1 = np.max(np.abs(res[12].rate - res[36].rate[1::3]))
+    e2 = np.max(np.abs(res[36].rate - res[108].rate[1::3]))
+    order = math.log(e1 / e2) / math.log(3)
+    assert 1.8 < order < 2.2, f"observed Nystrom order {order:.3f}"
+
+
+def test_spatial_bad_arguments():
+    with pytest.raises(InvalidArgumentError, match="n_xi"):
+        R.spatial_stationary(STD, skew(), 0)
+    with pytest.raises(InvalidArgumentError, match="tol"):
+        R.spatial_stationary(STD, skew(), 8, tol=0.0)
+    with pytest.raises(InvalidArgumentError, match="kernel"):
+        R.spatial_stationary(STD, None, 8)
+    with pytest.raises(InvalidArgumentError, match="initial"):
+        R.spatial_stationary(STD, skew(), 8, initial=np.zeros(3))
+    with pytest.raises(ConvergenceError):
+        R.spatial_stationary(STD, skew(), 8, max_iter=1, initial=np.zeros(8))
