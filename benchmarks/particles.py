@@ -72,22 +72,22 @@ def main(argv=None) -> int:
     header = (f"{'N':>6} {'spikes':>9} {'cand':>9} {'wall_s':>8} {'events/s':>10} {'base_s':>8} "
               f"{'baseline/s':>10} {'ratio':>6} {'W_MB':>8} {'peak/W':>7}")
     print(header)
-    for N in args.N:
+    for k, N in enumerate(args.N):
         W = ring_weights(N, dtype)
         best = None
         for rep in range(args.repeat):
             res = simulate(model, W, args.t_end, 0.0, args.seed)
             if best is None or res.wall_time < best.wall_time:
                 best = res
-        peak = (maxrss_bytes() - rss0) / W.nbytes
+        peak = f"{(maxrss_bytes() - rss0) / W.nbytes:7.2f}" if k == 0 else f"{'n/a':>7}"
         tb = min(baseline(W, best.spike_neurons) for _ in range(args.repeat))
         ev = best.n_spikes * (N - 1) / best.wall_time
         bs = best.n_spikes * (N - 1) / tb
         print(f"{N:>6} {best.n_spikes:>9} {best.n_candidates:>9} {best.wall_time:>8.3f} {ev:>10.3e} "
-              f"{tb:>8.3f} {bs:>10.3e} {ev / bs:>6.2f} {W.nbytes / 2**20:>8.1f} {peak:>7.2f}")
+              f"{tb:>8.3f} {bs:>10.3e} {ev / bs:>6.2f} {W.nbytes / 2**20:>8.1f} {peak}")
         del W
-    print("peak/W: growth of the process's peak RSS since before the first matrix, over the matrix size "
-          "(meaningful for the first, largest N)")
+    print("peak/W: (peak RSS of the process - RSS before the first matrix) / matrix size; only for the "
+          "first N (the peak is a high-water mark), so list the largest N first")
     return 0
 
 
