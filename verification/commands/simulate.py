@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--weights", metavar="FILE", help="weight matrix file (.npy, .npz, .csv, .mtx)")
     parser.add_argument("--N", type=int, help="number of neurons (with --kernel)")
     parser.add_argument("--t-end", type=float, default=10.0, help="horizon T (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0); random kernels use it too")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0) of the dynamics; random kernels use its first "
+                        "SeedSequence child")
     parser.add_argument("--method", choices=METHODS, default="exact", help="exact (default) or clock")
     parser.add_argument("--dt", type=float, help="time step of the clock method (rule: dt * sup f <= 1)")
     parser.add_argument("--x0", type=float, default=0.0, help="initial potential of every neuron (default 0)")
@@ -82,7 +83,9 @@ def _weights(args: argparse.Namespace):
     if args.N is None:
         raise bad_argument("--N", None, "--kernel needs the number of neurons", "pass e.g. --N 1000")
     dtype = np.float32 if args.dtype == "float32" else np.float64
-    return build_weights(args.kernel, args.N, seed=args.seed, dtype=dtype), args.kernel
+    # random weights use a child of the seed, so they are independent of the dynamics' streams
+    w_seed = np.random.SeedSequence(args.seed).spawn(1)[0]
+    return build_weights(args.kernel, args.N, seed=w_seed, dtype=dtype), args.kernel
 
 
 def _check_out(path: str) -> None:
