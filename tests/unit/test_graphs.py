@@ -1,0 +1,265 @@
+"""Unit tests of verification.graphs: known values, exact identities, certificates, bad input.
+
+Reference values are independent of the code under test: naive enumeration over all sign vectors /
+sets for tiny matrices, closed forms (``||cos(2 pi (xi - zeta))||_box = 1/pi^2``, checkerboard ``J/4``),
+numpy's SVD for the spectral norm and itertools sums for homomorphism densities.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from solvers.errors import InvalidArgumentError
+from solvers.graphons import FunctionKernel, StepKernel, checkerboard, product, ring, skew, two_block
+from verification.graphs import (GRAPHS, Bracket, align, augmented_matrix, brute_force_cut_norm,
+                                 brute_force_inf_to_one, cell_average_l1_error, cut_distance,
+                                 cut_distance_lower_bound, cut_norm, hom_densities, hom_density, inf_to_one_norm,
+                                 spectral_norm_upper)
+
+
+def naive_inf_to_one(U):
+    n, m = U.shape
+    return max(np.array(x) @ U @ np.array(y) for x in itertools.product((-1, 1), repeat=n)
+               for y in itertools.product((-1, 1), repeat=m))
+
+
+def naive_cut(U):
+    n, m = U.shape
+    return max(abs(np.array(s) @ U @ np.array(t)) for s in itertools.product((0, 1), repeat=n)
+               for t in itertools.product((0, 1), repeat=m))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (4, 4), (5, 3), (6, 6)])
+def test_brute_force_matches_naive_enumeration(shape):
+    rng = np.random.default_rng(sum(shape))
+    U = rng.standard_normal(shape)
+    assert brute_force_inf_to_one(U, normalize=False) == pytest.approx(naive_inf_to_one(U), rel=1e-12)
+    assert brute_force_cut_norm(U, normalize=False) == pytest.approx(naive_cut(U), rel=1e-12)
+    n, m = shape
+    assert brute_force_cut_norm(U) == pytest.approx(naive_cut(U) / (n * m), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_alon_naor_identity(seed):
+    rng = np.random.default_rng(seed)
+    U = rng.standard_normal((5, 4)) + (seed % 2)  # signed and mostly-positive
+    B = augmented_matrix(U)
+    assert B.shape == (6, 5)
+    assert naive_inf_to_one(B) / 4 == pytest.approx(naive_cut(U), rel=1e-12)
+
+
+def test_bracket_helpers():
+    b = Bracket(1.0, 2.0, "lo", "up")
+    assert b.ratio == 2.0 and b.width == 1.0 and b.mid == 1.5
+    assert b.contains(1.5) and not b.contains(2.5) and b.contains(2.0 + 1e-12)
+    assert b.scaled(2.0).upper == 4.0
+    assert Bracket(0.0, 0.0, "a", "b").ratio == 1.0
+    assert math.isinf(Bracket(0.0, 1.0, "a", "b").ratio)
+    with pytest.raises(InvalidArgumentError, match="lower must not exceed upper"):
+        Bracket(2.0, 1.0, "lo", "up")
+
+
+def test_certificates_attain_the_lower_bounds():
+    rng = np.random.default_rng(7)
+    U = rng.standard_normal((30, 20))
+    b = inf_to_one_norm(U)
+    x, y = b.lower_certificate["x"].astype(float), b.lower_certificate["y"].astype(float)
+    assert set(np.unique(x)) <= {-1.0, 1.0} and x.shape == (30,) and y.shape == (20,)
+    assert x @ U @ y / 600 == pytest.approx(b.lower, rel=1e-10)
+    c = cut_norm(U)
+    S, T, s = c.lower_certificate["S"], c.lower_certificate["T"], c.lower_certificate["sign"]
+    assert s * U[np.ix_(S, T)].sum() / 600 == pytest.approx(c.lower, rel=1e-10)
+    # upper side never below the lower side, and every listed bound is above the exact value's bracket
+    assert c.lower <= c.upper and b.lower <= b.upper
+    assert b.upper == min(v for k, v in b.bounds.items() if k in ("entrywise", "spectral", "sdp"))
+
+
+def test_sdp_bound_is_tight_on_rank_one_and_beats_entrywise_on_noise():
+    rng = np.random.default_rng(3)
+    u, v = rng.standard_normal(40), rng.standard_normal(30)
+    b = inf_to_one_norm(np.outer(u, v), normalize=False)
+    exact = np.abs(u).sum() * np.abs(v).sum()  # rank one: x = sign(u), y = sign(v)
+    assert b.contains(exact, rtol=1e-12)
+    assert b.ratio < 1.001
+    noise = rng.standard_normal((60, 60))
+    bn = inf_to_one_norm(noise)
+    assert bn.bounds["sdp"] < 0.5 * bn.bounds["entrywise"]  # the SDP side is what tightens the bracket
+    assert bn.ratio < 1.5
+
+
+def test_spectral_bound_is_above_the_svd_value():
+    rng = np.random.default_rng(11)
+    for shape in [(50, 50), (80, 30), (10, 200)]:
+        U = rng.standard_normal(shape)
+        up, est = spectral_norm_upper(U)
+        s = np.linalg.svd(U, compute_uv=False)[0]
+        assert s <= up <= s * (1 + 1e-6)
+        assert est == pytest.approx(s, rel=1e-5)
+
+
+def test_checkerboard_minus_constant_has_cut_norm_quarter_J():
+    """N * checkerboard(N) - J: +J on equal parity, -J otherwise (diagonal -J); weak-* limit 0 but
+    cut norm J/4 (S = T = even labels; exact for even N, diagonal included)."""
+    for N, J in [(40, 1.0), (100, 0.7)]:
+        A = N * checkerboard(N, J) - J
+        np.fill_diagonal(A, J)  # the step kernel of the limit object: J (1 + (-1)^{i+j}) - J
+        b = cut_norm(A)
+        assert b.contains(J / 4, rtol=1e-12)
+        assert b.lower == pytest.approx(J / 4, rel=1e-12)  # the lower side attains it
+        assert b.ratio < 1.01
+        # weakly-* it is small: its integral against smooth test functions is O(1/N)
+        g = (np.arange(N) + 0.5) / N
+        assert abs(np.sin(np.pi * g) @ A @ np.cos(g) / N ** 2) < 2.0 / N
+
+
+def test_align_finds_the_parity_relabelling_of_the_checkerboard():
+    N, J = 60, 1.0
+    W = checkerboard(N, J)
+    two_pop = StepKernel(values=np.array([[2 * J, 0.0], [0.0, 2 * J]]))
+    al = align(W, two_pop)
+    p = al.permutation
+    assert len(set(p[: N // 2] % 2)) == 1 and len(set(p[N // 2:] % 2)) == 1
+    # exactly the two-population kernel up to the diagonal: N W^sigma - w is -2J on the diagonal
+    D = N * W[np.ix_(p, p)] - two_pop.matrix(N, "cell-average")
+    assert np.count_nonzero(D) == N and np.allclose(np.diag(D), -2 * J)
+    assert al.bracket.upper <= 2 * J / N * (1 + 1e-9)
+    assert al.bracket.lower == pytest.approx(2 * J / N, rel=1e-9)
+    # degree sorting cannot: every degree is equal, the sorted labels stay mixed
+    deg = align(W, two_pop, method="degree")
+    assert deg.bracket.lower > 0.2 * J
+
+
+def test_cut_norm_of_a_continuous_kernel_known_value():
+    """||cos(2 pi (xi - zeta))||_box = max_S |int_S e^{2 pi i x} dx|^2 = 1/pi^2 (half circles)."""
+    k = ring(J0=0.0, J1=1.0)
+    b = cut_norm(k, grid=120)
+    assert b.contains(1 / math.pi ** 2, rtol=1e-9)
+    assert b.lower == pytest.approx(1 / math.pi ** 2, rel=1e-3)  # half-circle sets, up to the grid
+    # upper: SDP gap of the augmented matrix plus 1.25 x the L1 distance to the cell average
+    assert b.ratio < 1.5
+    # non-negative kernels: the cut norm is the integral
+    bp = cut_norm(product(), grid=50)
+    assert bp.contains(0.5, rtol=1e-9)
+
+
+def test_cell_average_l1_error_exact_for_step_and_estimated_for_smooth():
+    tb = two_block(1.5, 0.2)
+    assert cell_average_l1_error(tb, 10) == 0.0
+    # odd grid: the middle row/column of cells straddles 1/2; exact value by hand:
+    # each straddling cell holds half a and half b among the a/b blocks' crossing; |a - mean| = |a-b|/2
+    n = 11
+    # cells (5, j), j != 5: half area a, half b -> |w - avg| = |a-b|/2 on the whole cell; same for (i, 5);
+    # cell (5, 5): quarters a, b, b, a -> avg (a+b)/2, |w - avg| = |a-b|/2
+    expect = (2 * (n - 1) + 1) * (1.3 / 2) / n ** 2
+    assert cell_average_l1_error(tb, n) == pytest.approx(expect, rel=1e-12)
+    for k in (ring(), skew(), product()):
+        est = cell_average_l1_error(k, 20)
+        ref = cell_average_l1_error(k, 20, nodes=24)
+        assert abs(est - ref) <= 0.1 * ref, k.name  # the stated 10% (l1_safety = 1.25 covers it)
+
+
+def test_hom_densities_match_itertools_sums():
+    rng = np.random.default_rng(5)
+    n = 4
+    A = rng.standard_normal((n, n))
+    S = 0.5 * (A + A.T)
+    idx = list(itertools.product(range(n), repeat=3))
+    ref = {
+        "edge": A.mean(),
+        "2-path-out": sum(A[a, c] * A[b, c] for a, b, c in idx) / n ** 3,
+        "2-path-in": sum(A[c, a] * A[c, b] for a, b, c in idx) / n ** 3,
+        "2-path-mixed": sum(A[b, a] * A[c, b] for a, b, c in idx) / n ** 3,
+        "triangle": sum(A[b, a] * A[c, b] * A[a, c] for a, b, c in idx) / n ** 3,
+        "triangle-undirected": sum(S[b, a] * S[c, b] * S[a, c] for a, b, c in idx) / n ** 3,
+        "4-cycle": sum(A[b, a] * A[c, b] * A[d, c] * A[a, d]
+                       for a, b, c, d in itertools.product(range(n), repeat=4)) / n ** 4,
+        "4-cycle-undirected": sum(S[b, a] * S[c, b] * S[d, c] * S[a, d]
+                                  for a, b, c, d in itertools.product(range(n), repeat=4)) / n ** 4,
+    }
+    got = hom_densities(A)
+    assert set(got) == set(GRAPHS)
+    for F in GRAPHS:
+        assert got[F] == pytest.approx(ref[F], rel=1e-12, abs=1e-14), F
+
+
+def test_hom_densities_of_kernels_by_quadrature():
+    # ring: operator eigenvalues J0 (constant) and J1/2 twice (cos, sin), so t(cycle_k) = J0^k + 2 (J1/2)^k
+    J0, J1 = 1.0, 0.5
+    t = hom_densities(ring(J0, J1))
+    assert t["edge"] == pytest.approx(J0, abs=1e-13)
+    assert t["2-path-mixed"] == pytest.approx(J0 ** 2, abs=1e-13)
+    assert t["triangle"] == pytest.approx(J0 ** 3 + 2 * (J1 / 2) ** 3, abs=1e-13)
+    assert t["triangle-undirected"] == pytest.approx(t["triangle"], abs=1e-13)
+    assert t["4-cycle"] == pytest.approx(J0 ** 4 + 2 * (J1 / 2) ** 4, abs=1e-13)
+    # skew (non-symmetric): in/out 2-paths differ: int (0.6 + 0.6 x)^2 vs int (1.1 - 0.4 z)^2
+    ts = hom_densities(skew())
+    assert ts["2-path-in"] == pytest.approx(0.36 * 7 / 3, rel=1e-12)
+    assert ts["2-path-out"] == pytest.approx(1.21 - 0.44 + 0.16 / 3, rel=1e-12)
+    assert ts["2-path-mixed"] == pytest.approx(0.66 - 0.24 / 2 + 0.66 / 2 - 0.24 / 3, rel=1e-12)
+    assert hom_density("edge", skew()) == pytest.approx(0.8 + 0.3 - 0.2, rel=1e-12)
+
+
+def test_cut_distance_lower_bound_separates_kernels_and_vanishes_on_relabellings():
+    lb = cut_distance_lower_bound(two_block(), StepKernel(values=np.array([[0.85]])))
+    assert lb.value > 0.03 and lb.graph is not None
+    # the true distance: two-block minus its mean is +-0.65 on blocks, cut norm 0.65/4 >= the bound
+    assert lb.value <= 0.65 / 4
+    rng = np.random.default_rng(0)
+    A = rng.random((20, 20))
+    p = rng.permutation(20)
+    assert cut_distance_lower_bound(A, A[np.ix_(p, p)]).value == 0.0
+
+
+def test_cut_distance_bracket_of_a_checkerboard_against_two_population_kernel():
+    N = 40
+    two_pop = StepKernel(values=np.array([[2.0, 0.0], [0.0, 2.0]]))
+    b = cut_distance(checkerboard(N), two_pop)
+    assert 0 <= b.lower <= b.upper <= 2.0 / N * (1 + 1e-9)
+    # against the constant kernel (its weak-* limit) the densities prove a distance of order 1
+    b1 = cut_distance(checkerboard(N), StepKernel(values=np.array([[1.0]])))
+    assert b1.lower > 0.05
+
+
+def test_quadrature_of_a_step_kernel_is_exact_with_aligned_panels():
+    rng = np.random.default_rng(2)
+    V = rng.standard_normal((6, 6))
+    sk = StepKernel(values=V)
+    as_function = FunctionKernel(func=lambda x, z: sk(x, z))
+    exact = hom_densities(V)
+    quad = hom_densities(as_function, panels=12, order=3)
+    for F in GRAPHS:
+        assert quad[F] == pytest.approx(exact[F], rel=1e-12, abs=1e-14), F
+    assert hom_densities(sk) == pytest.approx(exact)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((3, 4)), np.zeros((0, 0)), np.array([[1.0, np.nan], [0.0, 1.0]]),
+                                 np.array([1.0, 2.0]), np.array([[1 + 1j, 0], [0, 1]])])
+def test_bad_input_is_rejected_with_a_clear_message(bad):
+    with pytest.raises(InvalidArgumentError, match="argument 'W'"):
+        align(bad, ring())
+    if bad.ndim == 2 and bad.shape == (3, 4):
+        return  # rectangular matrices are legal for the norms
+    with pytest.raises(InvalidArgumentError, match="argument 'U'.*Fix:"):
+        cut_norm(bad)
+    with pytest.raises(InvalidArgumentError, match="argument 'U'"):
+        inf_to_one_norm(bad)
+
+
+def test_bad_options_are_rejected():
+    with pytest.raises(InvalidArgumentError, match="grid"):
+        cut_norm(ring())
+    with pytest.raises(InvalidArgumentError, match="restarts"):
+        cut_norm(np.eye(3), restarts=0)
+    with pytest.raises(InvalidArgumentError, match="unknown graph"):
+        hom_density("pentagon", np.eye(3))
+    with pytest.raises(InvalidArgumentError, match="must be square"):
+        hom_densities(np.zeros((2, 3)))
+    with pytest.raises(InvalidArgumentError, match="unknown alignment method"):
+        align(np.eye(4) / 4, ring(), method="magic")
+    with pytest.raises(InvalidArgumentError, match="positions"):
+        align(np.eye(4) / 4, ring(), positions=np.zeros(3))
+    with pytest.raises(InvalidArgumentError, match="smaller side"):
+        brute_force_cut_norm(np.zeros((30, 30)))
