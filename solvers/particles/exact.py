@@ -35,7 +35,12 @@ and one Python call of ``f`` per candidate).  At every candidate ``0 <= f(X_j) <
 (relative slack 1e-9 for rounding) and a violation raises :class:`~solvers.errors.SimulationError`
 naming the time, the neuron and the value.  So does a non-finite potential or intensity.
 
-Random numbers per neuron: one uniform per candidate time drawn, one per acceptance test.
+Random numbers per neuron: one uniform per candidate time drawn, one per acceptance test.  The
+compiled loop itself is ``_kernels._exact_leaky_loop`` (all numba code lives in
+:mod:`solvers.particles._kernels`).
+
+Cost: O(log N) per candidate (heap) plus one column update per spike (O(N) dense, O(nnz of the
+column) sparse); the unbounded path adds O(#positive entries of the column x log N) per spike.
 """
 from __future__ import annotations
 
@@ -51,8 +56,12 @@ from solvers.particles._kernels import (ABOVE_BOUND, BOUND_SLACK, NEGATIVE_INTEN
 
 __all__ = ["LoopOutput", "run_exact_leaky", "run_exact_python", "make_flow", "REBASE_AFTER"]
 
+
 @dataclass
 class LoopOutput:
+    """What a loop returns: a status code (``_kernels.OK`` or an error with its time, neuron, value
+    and bound), spikes, counters and the recorded states ``(R, N)``."""
+
     status: int
     err_t: float
     err_j: int
