@@ -414,8 +414,18 @@ def _space_quadrature(model: NeuronModel, h) -> _Quad:
     v = _drift_mp(model, h)
     d_r = abs(xs - xr)
 
+    if not leaky:
+        # |v| near x* loses the digits of d/|x*| to cancellation: x* and |v(x* - sigma d)| are
+        # computed with twice the working precision (enough for every d the tail test reaches)
+        with mp.workprec(2 * prec):
+            lo_b, hi_b = xs - mpmath.ldexp(d_r, -prec // 2), xs + mpmath.ldexp(d_r, -prec // 2)
+            xs_hi = mpmath.findroot(v, (lo_b, hi_b), solver="anderson") if v(lo_b) * v(hi_b) < 0 else xs
+
     def absv(d, x):
-        return d if leaky else abs(v(x))
+        if leaky:
+            return d
+        with mp.workprec(2 * prec):
+            return +abs(v(xs_hi - sigma * d))
 
     nodes, wts, Q, (c1, c2) = _legendre_matrices(_GL_M, prec)
     kink_d = sorted((abs(xs - xk) for xk in _kinks(model) if 0 < abs(xs - xk) < d_r and
@@ -626,6 +636,9 @@ def phi_double(model: NeuronModel, h, *, rtol: float = 1e-13) -> tuple[np.ndarra
         ``Phi(h)`` and ``Phi'(h)``.
     """
     model = _check_model(model)
+    rtol = _check_real("rtol", rtol)
+    if not 1e-14 <= rtol <= 1e-3:
+        raise bad_argument("rtol", rtol, "must be in [1e-14, 1e-3]", "pass e.g. rtol=1e-13")
     h_arr = np.asarray(h, dtype=float)
     if not np.all(np.isfinite(h_arr)):
         raise bad_argument("h", h, "must be finite", "pass finite inputs")
@@ -691,13 +704,17 @@ def phi_double(model: NeuronModel, h, *, rtol: float = 1e-13) -> tuple[np.ndarra
                 raise ConvergenceError(f"phi_double: DOP853 failed ({sol.message})")
             y0 = sol.y[:, -1]
             Y = y0.reshape(6, n)
-            if np.all(np.abs(model.drift(Y[4]) + hv) < 1e-14 * (1.0 + np.abs(Y[4]))):
+            # stop when x has reached x* (tail formula exact to ~1e-12) or the survival is negligible
+            lam_e = _intensity_and_derivative(model, Y[4])[0]
+            near = np.abs(model.drift(Y[4]) + hv) < 1e-12 * (1.0 + np.abs(Y[4]))
+            gone = np.exp(-Y[0]) < 1e-17 * lam_e * Y[2]
+            if np.all(near | gone):
                 break
             s0 = s_end
         x_e, xi_e = Y[4], Y[5]
     lam, lam_p = _intensity_and_derivative(model, x_e)
     S = np.exp(-Y[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         T = Y[2] + np.where(lam > 0, S / lam, np.inf)
         Th = Y[3] - np.where(lam > 0, S * (Y[1] / lam + lam_p * xi_e / lam**2), 0.0)
         P = np.where(np.isfinite(T), 1.0 / T, 0.0)

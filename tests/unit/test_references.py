@@ -18,7 +18,7 @@ from scipy import integrate
 from solvers import references as R
 from solvers.errors import ConvergenceError, InvalidArgumentError
 from solvers.graphons import constant, labels, product, skew, two_block
-from solvers.model import Constant, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
+from solvers.model import Constant, CustomDrift, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
 
 STD = NeuronModel.standard()
 DPS = 30
@@ -143,6 +143,20 @@ def test_fixed_point_below_reset():
     with mpmath.workdps(40):
         assert _rel(T_age, T_sp) < mpmath.mpf(10) ** -28
         assert _rel(M_age, M_sp) < mpmath.mpf(10) ** -28
+
+
+def test_nonlinear_drift_two_quadratures_agree():
+    """b(x) = 1.5 - x - x^3/5 (no closed-form flow): the age method integrates the flow with
+    mpmath.odefun, the space method never solves it; they must agree to 28 digits."""
+    drift = CustomDrift(func=lambda x: 1.5 - x - 0.2 * x**3, mp_func=lambda x: mpmath.mpf(1.5) - x - x**3 / 5)
+    model = NeuronModel(drift, Sigmoid())
+    Ta, Ma = R.isi_moments(model, 0.0, dps=DPS, method="age")
+    Ts, Ms = R.isi_moments(model, 0.0, dps=DPS, method="space")
+    with mpmath.workdps(40):
+        assert _rel(Ta, Ts) < mpmath.mpf(10) ** -28
+        assert _rel(Ma, Ms) < mpmath.mpf(10) ** -28
+    P, _ = R.phi_double(model, np.array([0.0]))
+    assert P[0] == pytest.approx(float(1 / Ta), rel=1e-11)
 
 
 def test_degenerate_cases():
