@@ -865,6 +865,8 @@ def _solve_state(model: NeuronModel, J: float, dps: int, lo: float, hi: float, r
         ma = qa.M / qa.T if qa.T != mpmath.inf else qa.xs
         ms = qs.M / qs.T if qs.T != mpmath.inf else qs.xs
         dig = min(_digits(ra, rs), _digits(ma, ms) if (ma != 0 or ms != 0) else mp.dps)
+        logger.debug("stationary state J=%s: rate %s (age, %d panels) / %s (space, %d panels), %.1f digits",
+                     J, mpmath.nstr(ra, dps), qa.panels, mpmath.nstr(rs, dps), qs.panels, dig)
         need = max(dps - 5, 1)
         if dig < need:
             raise ConvergenceError(
@@ -1209,7 +1211,7 @@ class ConstantIntensityLaw:
             nofire = q * ndtr((x - m_t) / (self.sigma * math.exp(-t)))
         D = xr - c
         x_t = c + D * math.exp(-t)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # x_r < c: increasing cohort on [x_r, x_t]
             ratio_up = np.clip((c - x) / np.where(D < 0, c - xr, 1.0), 0.0, 1.0)
             up = np.where(x < xr, 0.0, np.where(x >= x_t, p, 1.0 - ratio_up**lam))

@@ -17,7 +17,7 @@ from scipy import integrate
 
 from solvers import references as R
 from solvers.errors import ConvergenceError, InvalidArgumentError
-from solvers.graphons import constant, labels, product, skew, two_block
+from solvers.graphons import constant, labels, product, ring, skew, two_block
 from solvers.model import Constant, CustomDrift, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
 
 STD = NeuronModel.standard()
@@ -400,6 +400,9 @@ def test_spatial_two_block_equal_row_sums_is_homogeneous():
     res = R.spatial_stationary(STD, two_block(), 8)
     st = R.stationary_rate(STD, 0.85)  # row sums (1.5 + 0.2) / 2
     assert np.max(np.abs(res.rate - float(st.rate))) < 1e-10
+    # ring: the cosine sums to zero over the uniform grid, so the state is that of J = J0 = 1
+    res = R.spatial_stationary(STD, ring(), 10)
+    assert np.max(np.abs(res.rate - float(R.stationary_rate(STD, 1.0).rate))) < 1e-10
 
 
 def test_spatial_skew_is_xi_dependent_and_second_order():
@@ -432,3 +435,47 @@ def test_spatial_bad_arguments():
         R.spatial_stationary(STD, skew(), 8, initial=np.zeros(3))
     with pytest.raises(ConvergenceError):
         R.spatial_stationary(STD, skew(), 8, max_iter=1, initial=np.zeros(8))
+
+
+# ------------------------------------------------------------------------ accuracy follows the request
+def test_accuracy_follows_requested_digits():
+    """Both quadratures are spectral with an error target 10^-(dps+3): at dps = 20 each must match
+    the dps = 45 value to 20 digits (and the two dps = 45 values must agree to 40)."""
+    h = 0.4
+    with mpmath.workdps(60):
+        ref_a, ref_s = (R.isi_moments(STD, h, dps=45, method=m)[0] for m in ("age", "space"))
+        assert _rel(ref_a, ref_s) < mpmath.mpf(10) ** -40
+        for m in ("age", "space"):
+            T20 = R.isi_moments(STD, h, dps=20, method=m)[0]
+            assert _rel(T20, ref_a) < mpmath.mpf(10) ** -20, m
+
+
+# ------------------------------------------------------------------------ properties
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(lam0=st.floats(0.0, 5.0), I0=st.floats(-2.0, 2.0), xr=st.floats(-1.0, 1.0), x0=st.floats(-2.0, 2.0),
+       t=st.floats(0.0, 6.0), sigma=st.sampled_from([0.0, 0.2]), deg=st.floats(-1.0, 1.0))
+def test_law_properties(lam0, I0, xr, x0, t, sigma, deg):
+    law = R.constant_intensity_law(NeuronModel(Leaky(I0), Constant(lam0), reset=xr), t=t, x0=x0,
+                                   sigma=sigma, degree=deg)
+    xs = np.linspace(-12.0, 12.0, 4001)
+    F = law.cdf(0.5, xs)
+    assert np.all(np.diff(F) >= -1e-14)
+    assert F.min() >= 0.0 and F.max() <= 1.0 + 1e-14
+    assert F[0] == pytest.approx(0.0, abs=1e-12) and F[-1] == pytest.approx(1.0, abs=1e-12)
+    # mean from the CDF: E X = 12 - int_{-12}^{12} F (support inside [-12, 12]); for a monotone F
+    # the trapezoid rule errs by at most step * (F(12) - F(-12)) / 2 = 0.003
+    m_num = 12.0 - np.trapezoid(F, xs)
+    assert float(law.mean(0.5)) == pytest.approx(m_num, abs=3.1e-3)
+    assert float(law.variance(0.5)) >= 0.0
+
+
+def test_phi_double_monotone_and_bounded():
+    """For a non-decreasing intensity Phi is non-decreasing in h and 0 <= Phi <= sup f."""
+    hs = np.linspace(-6.0, 6.0, 241)
+    for model in (STD, NeuronModel(Leaky(1.0), ReLU(1.0, 0.5, 2.0)), NeuronModel(Leaky(0.2), Sigmoid(), reset=1.0)):
+        P, Pp = R.phi_double(model, hs)
+        assert np.all(np.diff(P) >= -1e-12 * P[1:])
+        assert np.all(Pp >= -1e-12)
+        assert np.all((P >= 0) & (P <= model.intensity.sup * (1 + 1e-13)))
