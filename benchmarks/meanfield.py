@@ -9,9 +9,13 @@ spatially homogeneous problem have identical coupling rows and data, so they are
 and with ``merge_identical_nodes=False`` (all 64 nodes computed: the cost of a genuinely
 ``xi``-dependent problem of the same size).  Goal of the issue: the Lagrangian scheme reaches relative
 error 1e-6 at ``n_xi = 64``, ``T = 10`` in under 2 s on one core, and is >= 100x cheaper than upwind at
-equal error.  Upwind cannot reach 1e-6 here (first order: about 2.7 / n_x), so its cost at equal
-error is extrapolated from a least-squares fit of ``log(wall)`` against ``log(error)`` over its
-asymptotic points (stated in the output).  numba compilation is excluded by a warm-up run; timings
+equal error.  Two comparisons are printed: (1) without extrapolation, the Lagrangian cost at each of
+upwind's measured errors, interpolated log-log in the Lagrangian rows of the table; (2) upwind's cost
+at the Lagrangian errors (upwind cannot reach 1e-6 here: its error is ~2.6 / n_x), from its fitted
+error model ``err = C n_x^-p`` and the cost model ``wall = a * nodes * n_x * n_steps`` with ``a`` the
+time per node-cell-step measured on the largest run (the model is printed against the measured walls;
+it underestimates small runs, where fixed per-step overhead dominates, so the extrapolation favours
+upwind).  Lagrangian runs use the default cohort merging (``merge_tol = 1e-14``).  numba compilation is excluded by a warm-up run; timings
 on a shared machine are noisy (the load average is printed).
 
 Usage::
@@ -40,10 +44,14 @@ X_RANGE = (-0.5, 5.5)
 
 
 def run(method: str, merge: bool, **kw):
-    t0 = time.perf_counter()
-    sol = solve(MODEL, KERNEL, T, 0.0, method=method, n_xi=N_XI, merge_identical_nodes=merge, **kw)
-    wall = time.perf_counter() - t0
-    return sol, wall
+    """Solve and time; runs shorter than 0.5 s are repeated (up to 3 times) and the minimum is kept."""
+    walls = []
+    while True:
+        t0 = time.perf_counter()
+        sol = solve(MODEL, KERNEL, T, 0.0, method=method, n_xi=N_XI, merge_identical_nodes=merge, **kw)
+        walls.append(time.perf_counter() - t0)
+        if walls[-1] > 0.5 or len(walls) == 3:
+            return sol, min(walls)
 
 
 def main(argv=None) -> None:
@@ -57,7 +65,7 @@ def main(argv=None) -> None:
     solve(MODEL, KERNEL, 0.1, 0.0, dt=0.05, n_xi=2)  # numba warm-up
 
     rows = []
-    lag_dts = [0.02, 0.01, 0.005, 0.0025] if not args.quick else [0.01, 0.0025]
+    lag_dts = [0.16, 0.08, 0.04, 0.02, 0.01, 0.005, 0.0025] if not args.quick else [0.16, 0.04, 0.01, 0.0025]
     for dt in lag_dts:
         sol, wall = run("lagrangian", True, dt=dt)
         err = abs(sol.rate(T)[0] - rstar) / rstar
@@ -115,6 +123,19 @@ def main(argv=None) -> None:
         u64, _ = upwind_wall(err, a64, N_XI)
         print(f"  lagrangian {res:<10} error {err:.2e}: upwind needs n_x ~ {nx:.3g}, ~ {u1:.3g} s merged "
               f"(ratio {u1 / w:.3g}); ~ {u64:.3g} s with 64 nodes (ratio {u64 / wa:.3g})")
+    # no extrapolation: Lagrangian cost at upwind's measured errors, interpolated log-log in the table
+    # (dt = 0.16 is outside the asymptotic range: error 4e-2 instead of ~3e-3; the interpolation
+    # between dt = 0.16 and 0.08 is therefore only a cost estimate)
+    lag = np.array([(r[2], r[3], r[4]) for r in rows if r[0] == "lagrangian"])
+    o = np.argsort(lag[:, 0])
+    for (err, w, wa), nx in zip(up, up_nx):
+        if lag[o[0], 0] <= err <= lag[o[-1], 0]:
+            lw = np.exp(np.interp(np.log(err), np.log(lag[o, 0]), np.log(lag[o, 1])))
+            msg = f"  upwind n_x={nx} error {err:.2e}: lagrangian at equal error ~ {lw:.3g} s (ratio {w / lw:.3g}, merged)"
+            if np.isfinite(wa):
+                lwa = np.exp(np.interp(np.log(err), np.log(lag[o, 0]), np.log(lag[o, 2])))
+                msg += f", {lwa:.3g} s with 64 nodes (ratio {wa / lwa:.3g})"
+            print(msg)
     best = [r for r in rows if r[0] == "lagrangian" and r[2] <= 1e-6]
     if best:
         b = min(best, key=lambda r: r[3])
