@@ -479,3 +479,20 @@ def test_phi_double_monotone_and_bounded():
         assert np.all(np.diff(P) >= -1e-12 * P[1:])
         assert np.all(Pp >= -1e-12)
         assert np.all((P >= 0) & (P <= model.intensity.sup * (1 + 1e-13)))
+
+
+def test_disagreement_raises_naming_both_values(monkeypatch):
+    """If the confirming quadrature disagrees (simulated by perturbing it by 1e-20 relative), phi and
+    stationary_rate must raise ConvergenceError with both values in the message."""
+    real = R._space_quadrature
+
+    def perturbed(model, h):
+        q = real(model, h)
+        return R._Quad(q.T * (1 + mpmath.mpf(10) ** -20), q.M, q.xs, q.panels, q.method)
+
+    monkeypatch.setattr(R, "_space_quadrature", perturbed)
+    with pytest.raises(ConvergenceError, match=r"age quadrature 1\.3071\d+ and space quadrature 1\.3071\d+"):
+        R.phi(STD, 0.0, dps=30)
+    R.phi(STD, 0.0, dps=20)  # 1e-20 is within the 15 digits asked for at dps = 20
+    with pytest.raises(ConvergenceError, match=r"rate 1\.307\d+ vs 1\.307\d+"):
+        R._states_cached.__wrapped__(STD, 0.0, 30)  # bypass the cache of the unperturbed result
