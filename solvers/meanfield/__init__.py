@@ -68,8 +68,8 @@ def default_x_range(model: NeuronModel, K: np.ndarray, spec: InitialSpec, n_xi: 
 def solve(model: NeuronModel, kernel: Kernel, t_end: float, initial: Any, method: str = "lagrangian", *,
           dt: float | None = None, n_xi: int = 64, save_times=None, n_x: int = 400,
           x_range: tuple[float, float] | None = None, cfl: float = 0.9, drop_tol: float = 1e-15,
-          prune_every: int = 16, merge_tol: float = 1e-14, mass_tol: float = 1e-9,
-          merge_identical_nodes: bool = True) -> MeanFieldSolution:
+          prune_every: int = 16, merge_tol: float = 1e-14, survival_rule: str = "hermite",
+          mass_tol: float = 1e-9, merge_identical_nodes: bool = True) -> MeanFieldSolution:
     """Solve the spatially-extended mean-field PDE on ``[0, t_end]``.
 
     Parameters
@@ -108,6 +108,11 @@ def solve(model: NeuronModel, kernel: Kernel, t_end: float, initial: Any, method
         Lagrangian: neighbouring born cohorts are merged into their centre of mass when the weak-error
         cost ``m1 m2 / (m1 + m2) (x1 - x2)^2`` is below this on every node (default 1e-14; 0: never).  Each
         merge changes ``<psi, mu>`` by at most ``sup|psi''| merge_tol / 2``; the total is reported.
+    survival_rule : {"hermite", "simpson"}, keyword
+        Lagrangian: quadrature of ``int f`` along a cohort's path over one step.  ``"hermite"``: corrected
+        trapezoid with the exact derivative ``f'(x) (b + h)`` (one intensity evaluation per cohort and
+        step; named families with the leaky drift); ``"simpson"``: start / mid / end (two evaluations;
+        always used for user callables).  Both have local error ``O(dt^5)`` on smooth paths.
     mass_tol : float, keyword
         Largest tolerated ``|mass - 1|`` or negative mass before :class:`SimulationError` is raised.
     merge_identical_nodes : bool, keyword
@@ -148,6 +153,9 @@ def solve(model: NeuronModel, kernel: Kernel, t_end: float, initial: Any, method
         if not (0.0 <= drop_tol < 1e-6):
             raise bad_argument("drop_tol", drop_tol, "must be in [0, 1e-6)", "pass e.g. drop_tol=1e-15")
         prune_every = check_int("prune_every", prune_every, 1, "pass e.g. prune_every=16")
+        if survival_rule not in ("hermite", "simpson"):
+            raise bad_argument("survival_rule", survival_rule, "unknown survival quadrature; valid: "
+                               "['hermite', 'simpson']", "pass survival_rule='hermite' (default)")
         merge_tol = float(merge_tol)
         if not (0.0 <= merge_tol < 1e-6):
             raise bad_argument("merge_tol", merge_tol, "must be in [0, 1e-6)", "pass e.g. merge_tol=1e-14 (0: no merging)")
@@ -155,7 +163,7 @@ def solve(model: NeuronModel, kernel: Kernel, t_end: float, initial: Any, method
         idx = save_indices(save_times, t_end, n_steps)
         return solve_lagrangian(model, K, quadrature, xi, t_end, n_steps, spec, idx, drop_tol=drop_tol,
                                 prune_every=prune_every, mass_tol=mass_tol, merge_identical_nodes=merge,
-                                merge_tol=merge_tol)
+                                merge_tol=merge_tol, survival_rule=survival_rule)
 
     # upwind
     n_x = check_int("n_x", n_x, 2, "pass e.g. n_x=400")

@@ -35,16 +35,17 @@ def rstar():
     return float(references.stationary_rate(STD, 1.0, dps=30))
 
 
-def test_lagrangian_second_order_on_stationary_rate(rstar):
+@pytest.mark.parametrize("rule", ["hermite", "simpson"])
+def test_lagrangian_second_order_on_stationary_rate(rstar, rule):
     dts = np.array([0.04, 0.02, 0.01])
     errs, drift = [], []
     for dt in dts:
-        sol = solve(STD, constant(1.0), 20.0, 0.0, dt=float(dt), n_xi=1)
+        sol = solve(STD, constant(1.0), 20.0, 0.0, dt=float(dt), n_xi=1, survival_rule=rule)
         errs.append(abs(sol.rate(20.0)[0] - rstar))
         drift.append(abs(sol.rate(20.0)[0] - sol.rate(15.0)[0]))
     errs = np.array(errs)
     order = _slope(dts, errs)
-    print(f"lagrangian stationary-rate errors {errs}, fitted order {order:.3f}")
+    print(f"lagrangian ({rule}) stationary-rate errors {errs}, fitted order {order:.3f}")
     assert max(drift) < 1e-3 * errs.min(), f"not stationary at T = 20: {drift}"
     assert 1.8 <= order <= 2.3, f"fitted order {order:.3f} outside [1.8, 2.3]; errors {errs}"
     assert errs[-1] / rstar < 2e-5

@@ -155,10 +155,22 @@ def test_numpy_path_equals_compiled_path():
     """User callables (vectorised numpy path) give the compiled result for the same functions."""
     sig = Sigmoid(10.0, 5.0, 1.0)
     custom = NeuronModel(Leaky(1.5), CustomIntensity(func=lambda x: sig(x), bound=10.0), reset=0.0)
-    a = solve(STD, skew(), 2.0, Dirac(np.linspace(0, 1, 5)), n_xi=5, dt=0.02)
+    a = solve(STD, skew(), 2.0, Dirac(np.linspace(0, 1, 5)), n_xi=5, dt=0.02, survival_rule="simpson")
     b = solve(custom, skew(), 2.0, Dirac(np.linspace(0, 1, 5)), n_xi=5, dt=0.02)
     assert a.counters["compiled"] and not b.counters["compiled"]
     assert np.max(np.abs(a.rates - b.rates)) < 1e-11
+
+
+def test_survival_rules_agree_far_below_the_time_error():
+    """Hermite (corrected trapezoid) and Simpson survival quadratures are both O(dt^5) locally: they
+    must agree far below the scheme's own O(dt^2) error (measured by halving dt)."""
+    init = Dirac(np.linspace(0, 1.2, 4))
+    a = solve(STD, skew(), 3.0, init, n_xi=4, dt=0.01, survival_rule="simpson").rates
+    b = solve(STD, skew(), 3.0, init, n_xi=4, dt=0.01, survival_rule="hermite").rates
+    c = solve(STD, skew(), 3.0, init, n_xi=4, dt=0.005, survival_rule="hermite").rates[::2]
+    assert np.max(np.abs(a - b)) < 0.01 * np.max(np.abs(b - c))
+    with pytest.raises(InvalidArgumentError, match="survival_rule"):
+        solve(STD, skew(), 1.0, 0.0, survival_rule="trapezoid")
 
 
 def test_rk2_path_for_general_drift_is_second_order():
