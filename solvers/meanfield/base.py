@@ -100,7 +100,8 @@ def save_indices(save_times, t_end: float, n_steps: int) -> np.ndarray:
 class CohortSnapshot:
     """Slice laws of the Lagrangian scheme at one time.
 
-    ``pos``/``mass`` have shape ``(n_xi, M)``; ``group[j]`` says what column ``j`` is: ``0`` a cohort
+    ``pos``/``mass`` have shape ``(n_rows, M)``, one row per distinct node; ``node_of[k]`` is the row of
+    node ``k`` (``None``: row ``k``).  ``group[j]`` says what column ``j`` is: ``0`` a cohort
     born at ``x_r`` (columns in birth order), ``1`` an atom of an atomic initial datum, ``2`` a
     quadrature atom of a continuous initial datum (columns in quantile order).
 
@@ -114,9 +115,14 @@ class CohortSnapshot:
     pos: np.ndarray
     mass: np.ndarray
     group: np.ndarray
+    node_of: np.ndarray | None = None
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
+        """Slice CDFs at ``x``, shape ``(n_xi, len(x))``."""
+        out = self._cdf_rows(np.asarray(x, dtype=float))
+        return out if self.node_of is None else out[self.node_of]
+
+    def _cdf_rows(self, x: np.ndarray) -> np.ndarray:
         n_xi = self.pos.shape[0]
         out = np.zeros((n_xi, x.size))
         atoms = self.group == 1

@@ -270,8 +270,8 @@ class _Cohorts:
 
     def snapshot(self, t: float, expand: np.ndarray) -> CohortSnapshot:
         n = self.n
-        return CohortSnapshot(time=t, pos=self.pos[expand, :n].copy(), mass=self.mass[expand, :n].copy(),
-                              group=self.group[:n].copy())
+        return CohortSnapshot(time=t, pos=self.pos[:, :n].copy(), mass=self.mass[:, :n].copy(),
+                              group=self.group[:n].copy(), node_of=expand.copy())
 
 
 def _numpy_step(model: NeuronModel, st: _Cohorts, hbar: np.ndarray, dt: float, out: np.ndarray) -> None:
