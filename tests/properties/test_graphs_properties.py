@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers.graphons import FunctionKernel, StepKernel
-from verification.graphs import (GRAPHS, brute_force_cut_norm, brute_force_inf_to_one, cut_norm, hom_densities,
+from verification.graphs import (GRAPHS, brute_force_cut_norm, brute_force_inf_to_one, cut_distance_lower_bound,
+                                 cut_norm, hom_densities,
                                  inf_to_one_norm)
 
 RTOL = 1e-9
@@ -117,3 +118,18 @@ def test_sdp_dual_certificate_is_above_the_primal_value_and_tight(U):
     c = cut_norm(U, spectral=False)
     primal_aug = c.upper_certificate["sdp"]["bm_value"]
     assert c.bounds["sdp"] * 4 * n * m >= primal_aug * (1 - 1e-12)
+
+
+@given(matrices(max_side=8, square=True), st.integers(0, 2 ** 32 - 1), st.booleans())
+def test_counting_lemma_bound_never_exceeds_the_cut_norm_of_the_difference(U, seed, perturb_only):
+    """delta_box(U, W) <= ||U - W||_box (identity coupling), so the density lower bound must not exceed
+    the exact cut norm of the difference, for non-negative and signed kernels alike."""
+    rng = np.random.default_rng(seed)
+    n = U.shape[0]
+    if perturb_only:
+        W = U + 0.1 * float(np.max(np.abs(U))) * rng.standard_normal((n, n))
+    else:
+        W = rng.standard_normal((n, n)) * float(np.max(np.abs(U))) if np.min(U) < 0 else rng.random((n, n))
+    lb = cut_distance_lower_bound(U, W)
+    exact = brute_force_cut_norm(U - W)
+    assert lb.value <= exact * (1 + 1e-9) + 1e-15, (lb, exact)

@@ -165,7 +165,11 @@ def hom_density(F: str, W, *, panels: int = 16, order: int = 4) -> float:
 
 def _sup_and_sign(W: Any, K: np.ndarray) -> tuple[float, bool]:
     if isinstance(W, Kernel) and not isinstance(W, StepKernel):
-        return float(W.sup), bool(np.min(K) >= 0)
+        # non-negativity of a continuous kernel: checked on the quadrature nodes and a 257 x 257 grid
+        # (an assumption for kernels that dip below 0 between them: pass signed=True then)
+        g = np.linspace(0.0, 1.0, 257)
+        nonneg = bool(np.min(K) >= 0 and np.min(W(g[:, None], g[None, :])) >= 0)
+        return float(W.sup), nonneg
     return float(np.max(np.abs(K))), bool(np.min(K) >= 0)
 
 
@@ -207,7 +211,7 @@ def _densities_with_error(W, graphs, panels, order):
 
 
 def cut_distance_lower_bound(U, W, *, graphs: Sequence[str] = GRAPHS, panels: int = 16,
-                             order: int = 4) -> DensityBound:
+                             order: int = 4, signed: bool | None = None) -> DensityBound:
     """Lower bound on ``delta_box(U, W) = inf_sigma ||U - W^sigma||_box`` from homomorphism densities.
 
     Parameters
@@ -219,6 +223,10 @@ def cut_distance_lower_bound(U, W, *, graphs: Sequence[str] = GRAPHS, panels: in
     panels, order : int
         Quadrature for continuous kernels (see :func:`hom_densities`); the error estimate (twice the
         change when the panels are doubled) is subtracted.
+    signed : bool or None
+        Use the signed constant ``4 e(F) M^{e(F)-1}`` (True) or the non-negative one (False; only
+        valid when both kernels are >= 0).  None (default): non-negative when the values say so
+        (matrices and step kernels: exactly; continuous kernels: on the nodes and a 257 x 257 grid).
 
     Returns
     -------
@@ -231,6 +239,11 @@ def cut_distance_lower_bound(U, W, *, graphs: Sequence[str] = GRAPHS, panels: in
     tW, eW, sW, nW = _densities_with_error(W, graphs, panels, order)
     M = max(sU, sW)
     nonneg = nU and nW
+    if signed is not None:
+        if not signed and not nonneg:
+            raise bad_argument("signed", signed, "a kernel takes negative values",
+                               "use signed=True or None")
+        nonneg = not signed
     table: dict[str, dict[str, float]] = {}
     best, best_F = 0.0, None
     for F in graphs:
