@@ -541,7 +541,9 @@ def validate_weights(W, name: str = "weights"):
         raise bad_argument(name, f"array of dtype {A.dtype}", "must be real numbers", "pass float weights")
     if A.dtype not in (np.float32, np.float64):
         A = A.astype(np.float64)
-    if not np.all(np.isfinite(A)):
+    # A finite sum proves every entry finite without an N x N boolean temporary (memory of large
+    # dense matrices); only a non-finite sum (or an overflow) falls back to the entrywise check.
+    if not np.isfinite(A.sum(dtype=np.float64)) and not np.all(np.isfinite(A)):
         idx = np.argwhere(~np.isfinite(A))[0]
         raise bad_argument(name, f"matrix with non-finite entry at {tuple(int(i) for i in idx)}",
                            "must be finite", "remove NaN/inf entries")
