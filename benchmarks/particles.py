@@ -30,7 +30,7 @@ from solvers.model import NeuronModel
 from solvers.particles import simulate
 
 
-def ring_weights(N: int, dtype=np.float64, J0: float = 1.0, J1: float = 0.5, block: int = 256) -> np.ndarray:
+def ring_weights(N: int, dtype=np.float64, J0: float = 1.0, J1: float = 0.5, block: int = 32) -> np.ndarray:
     """``W_ij = (J0 + J1 cos(2 pi (xi_i - xi_j))) / N``, ``W_ii = 0``, built in column blocks."""
     xi = (np.arange(N) + 0.5) / N
     W = np.empty((N, N), dtype=dtype, order="F")
