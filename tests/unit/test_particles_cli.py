@@ -51,3 +51,21 @@ def test_simulate_errors_exit_2(tmp_path, capsys):
     assert main(["simulate", "--kernel", "nope", "--N", "10"]) == 2
     assert main(["simulate", "--kernel", "ring", "--N", "10", "--out", str(tmp_path / "x" / "r.npz")]) == 2
     assert "folder" in capsys.readouterr().err
+
+
+def test_benchmark_script_runs(capsys):
+    """benchmarks/particles.py runs end to end on a tiny case (guards the script against bit-rot)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "particles.py"
+    spec = importlib.util.spec_from_file_location("bench_particles", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--N", "300", "--t-end", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "events/s" in out and "ratio" in out
+    W = mod.ring_weights(40)
+    from solvers.graphons import ring
+
+    np.testing.assert_allclose(W, ring().weights(40), rtol=0, atol=1e-15)
