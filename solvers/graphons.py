@@ -161,7 +161,13 @@ class Kernel:
     def weights(self, N: int, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
         N = _check_n("N", N)
-        W = np.asfortranarray(self.matrix(N, "midpoint") / N, dtype=dtype)
+        g = labels(N)
+        W = np.empty((N, N), dtype=dtype, order="F")
+        # column blocks of ~4 MB of float64 temporaries: peak memory stays ~ one matrix
+        block = max(1, min(N, (1 << 19) // N))
+        for j0 in range(0, N, block):
+            j1 = min(N, j0 + block)
+            W[:, j0:j1] = self(g[:, None], g[None, j0:j1]) / N
         np.fill_diagonal(W, 0.0)
         return W
 
