@@ -383,7 +383,7 @@ def test_law_bad_arguments():
 # ------------------------------------------------------------------------ spatial stationary state
 @pytest.mark.parametrize("J", [-1.0, 1.0])
 def test_spatial_constant_kernel_matches_homogeneous(J):
-    res = R.spatial_stationary(STD, constant(J), 16)
+    res = R.spatial_stationary(STD, constant(J), 16, check_pde_stability=False)
     st = R.stationary_rate(STD, J)
     assert np.max(np.abs(res.rate - float(st.rate))) < 1e-10
     assert np.max(np.abs(res.input - J * float(st.rate))) < 1e-10
@@ -397,17 +397,18 @@ def test_spatial_constant_kernel_matches_homogeneous(J):
 
 
 def test_spatial_two_block_equal_row_sums_is_homogeneous():
-    res = R.spatial_stationary(STD, two_block(), 8)
+    res = R.spatial_stationary(STD, two_block(), 8, check_pde_stability=False)
     st = R.stationary_rate(STD, 0.85)  # row sums (1.5 + 0.2) / 2
     assert np.max(np.abs(res.rate - float(st.rate))) < 1e-10
     # ring: the cosine sums to zero over the uniform grid, so the state is that of J = J0 = 1
-    res = R.spatial_stationary(STD, ring(), 10)
+    res = R.spatial_stationary(STD, ring(), 10, check_pde_stability=False)
     assert np.max(np.abs(res.rate - float(R.stationary_rate(STD, 1.0).rate))) < 1e-10
 
 
 def test_spatial_skew_is_xi_dependent_and_second_order():
     k = skew()
     res = {n: R.spatial_stationary(STD, k, n) for n in (12, 36, 108)}
+    assert all(s.pde_stability is None for s in res.values())  # inhomogeneous: not reported
     r = res[36].rate
     assert r.max() - r.min() > 0.05
     for n, s in res.items():
@@ -496,3 +497,44 @@ def test_disagreement_raises_naming_both_values(monkeypatch):
     R.phi(STD, 0.0, dps=20)  # 1e-20 is within the 15 digits asked for at dps = 20
     with pytest.raises(ConvergenceError, match=r"rate 1\.307\d+ vs 1\.307\d+"):
         R._states_cached.__wrapped__(STD, 0.0, 30)  # bypass the cache of the unperturbed result
+
+
+
+# ------------------------------------------------------------------------ linear response / PDE stability
+def test_susceptibility_static_limit_is_phi_prime():
+    """chi(0) = Phi'(h): the linear-response formula against the derivative of the quadrature."""
+    for h in (-0.7, 0.0, 1.6):
+        chi0 = R.susceptibility(STD, h, [0.0])[0]
+        assert abs(chi0.imag) < 1e-12
+        assert chi0.real == pytest.approx(float(R.phi_prime(STD, h)), rel=5e-5)  # trapezoid, da = 2e-3
+    # chi(-i omega) = conj(chi(i omega)) is used by pde_stability: check the direct evaluation
+    c = R.susceptibility(STD, 0.3, [-2.5, 2.5])
+    assert c[0] == pytest.approx(np.conj(c[1]), rel=1e-12)
+    # constant intensity: the rate does not respond to the input at all
+    model = NeuronModel(Leaky(1.0), Constant(2.0))
+    assert np.all(R.susceptibility(model, 0.4, np.linspace(0, 10, 7)) == 0)
+
+
+def test_pde_stability_parity_and_symmetry():
+    """Rigorous consequences checked on the counts: for real mu the unstable zeros come in conjugate
+    pairs plus real ones, and G(lam) = 1 - mu chi(lam) -> 1 as lam -> +inf, so the count is odd iff
+    G(0) = 1 - mu Phi'(h) < 0; conjugate mu have equal counts; mu = 0 gives none."""
+    h = 0.8
+    pp = float(R.phi_prime(STD, h))
+    mus = np.array([0.0, -3.0, 0.5 / pp, 0.9 / pp, 1.2 / pp, 2.0 / pp, 1.0 + 2.0j, 1.0 - 2.0j])
+    res = R.pde_stability(STD, h, mus)
+    assert res.unstable[0] == 0 and res.margin[0] == 1.0
+    for mu, z in zip(mus[1:6].real, res.unstable[1:6]):
+        assert z % 2 == int(1 - mu * pp < 0), (mu, z)
+    assert res.unstable[6] == res.unstable[7]
+    assert np.all(res.unstable >= 0)
+
+
+def test_spatial_homogeneous_reports_pde_stability():
+    res = R.spatial_stationary(STD, constant(1.0), 4)
+    ps = res.pde_stability
+    assert ps is not None and ps.mu.size == 1 and ps.mu[0] == pytest.approx(1.0)
+    # the rate-dynamics criterion and the PDE count agree on the real axis: mu Phi' < 1 and G(0) > 0
+    assert res.rate_dynamics_stable and ps.unstable[0] % 2 == 0
+    with pytest.raises(InvalidArgumentError, match="leaky"):
+        R.susceptibility(NeuronModel(CustomDrift(func=lambda x: 1.5 - x), Sigmoid()), 0.0, [1.0])
