@@ -263,3 +263,18 @@ def test_bad_options_are_rejected():
         align(np.eye(4) / 4, ring(), positions=np.zeros(3))
     with pytest.raises(InvalidArgumentError, match="smaller side"):
         brute_force_cut_norm(np.zeros((30, 30)))
+
+
+@pytest.mark.parametrize("kernel", [skew(), ring(J0=0.2, J1=1.0), product()], ids=lambda k: k.name)
+def test_alignment_bracket_against_a_continuous_kernel_is_consistent_with_a_finer_grid(kernel):
+    """For N = 6, the cut norm of w_N^sigma - w on the 18 x 18 refinement (exact by brute force, and a
+    lower bound for the continuum value, which it approaches from below) must lie in the bracket:
+    the lower side is the 6 x 6 value, the upper side adds 1.25 x the L1 distance to the cell average."""
+    N = 6
+    W = kernel.matrix(N, "midpoint") / N  # midpoint values: all the difference is inside the cells
+    al = align(W, kernel, method="identity")
+    fine = brute_force_cut_norm(np.kron(N * W, np.ones((3, 3))) - kernel.matrix(3 * N, "cell-average"))
+    assert al.bracket.lower <= fine * (1 + 1e-9)
+    assert fine <= al.bracket.upper
+    # discriminating: without the L1 widening the upper side would be below the finer value
+    assert al.bracket.upper - 1.25 * al.l1_error < fine
