@@ -1151,7 +1151,8 @@ def susceptibility(model: NeuronModel, h, omega, *, da: float = 2e-3) -> np.ndar
         chi(lam) = r0 / S^(lam) int_0^inf f'(x0(v)) phi_lam(v) int_0^inf S(v + u) e^{-lam u} du dv,
 
     ``S^(lam) = int_0^inf S(a) e^{-lam a} da`` (no zero in ``Re lam >= 0``), ``r0 = 1 / S^(0)``.
-    At ``lam = 0``, ``chi(0) = Phi'(h)`` (tested).  Trapezoid rule on ``[0, 40]`` with step ``da``
+    At ``lam = 0``, ``chi(0) = Phi'(h)`` (tested to 5e-5); at ``omega = 4`` it matches an
+    independent time-domain cohort simulation to 2e-3 (tested).  Trapezoid rule on ``[0, 40]`` with step ``da``
     (error ``O(da^2 (1 + omega^2))``), exact exponential tails beyond (``x = x*`` there to 4e-18).
 
     Parameters

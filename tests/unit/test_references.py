@@ -538,3 +538,49 @@ def test_spatial_homogeneous_reports_pde_stability():
     assert res.rate_dynamics_stable and ps.unstable[0] % 2 == 0
     with pytest.raises(InvalidArgumentError, match="leaky"):
         R.susceptibility(NeuronModel(CustomDrift(func=lambda x: 1.5 - x), Sigmoid()), 0.0, [1.0])
+
+
+def _chi_time_domain(model, h0, omega, dt, eps=1e-3, burn=20.0, t_total=25.0, t_fit=15.0, a_max=30.0):
+    """Independent time-domain estimate of chi(i omega): a cohort (age-structured) simulation of the
+    single-neuron PDE with input h0 + eps sin(omega t), exact leaky flow per step, trapezoidal
+    survival, first order in dt; least-squares fit r = A + eps (Re chi sin + Im chi cos)."""
+    I0, xr, f = model.drift.I0, model.reset, model.intensity
+    n = int(round(a_max / dt))
+    x = np.full(n, xr)
+    m = np.zeros(n)
+    m[0] = 1.0
+    nb, nt = int(round(burn / dt)), int(round(t_total / dt))
+    t_out, r_out = np.empty(nt), np.empty(nt)
+    for k in range(nb + nt):
+        t = (k - nb) * dt
+        h = h0 + (eps * math.sin(omega * (t + 0.5 * dt)) if k >= nb else 0.0)
+        c = I0 + h
+        xn = c + (x - c) * math.exp(-dt)
+        p = np.exp(-0.5 * dt * (f(x) + f(xn)))
+        fired = float(np.sum(m * (1 - p)))
+        m = m * p
+        m_last = m[-1] + m[-2]
+        x_last = (xn[-1] * m[-1] + xn[-2] * m[-2]) / m_last if m_last > 0 else xn[-1]
+        m[1:] = m[:-1].copy()
+        xn[1:] = xn[:-1].copy()
+        m[-1], xn[-1] = m_last, x_last
+        m[0], xn[0] = fired, xr
+        x = xn
+        if k >= nb:
+            t_out[k - nb], r_out[k - nb] = t + dt, fired / dt
+    sel = t_out > t_total - t_fit
+    A = np.stack([np.ones(sel.sum()), np.sin(omega * t_out[sel]), np.cos(omega * t_out[sel])], axis=1)
+    coef = np.linalg.lstsq(A, r_out[sel], rcond=None)[0]
+    return (coef[1] + 1j * coef[2]) / eps
+
+
+def test_susceptibility_against_time_domain_simulation():
+    """chi(i omega) at omega = 4 against the cohort simulation, Richardson-extrapolated from
+    dt = 0.01 and 0.005 (measured: 1.8% and 0.9% off before extrapolation, 2e-4 after)."""
+    h0, omega = 0.8, 4.0
+    c1 = _chi_time_domain(STD, h0, omega, 0.01)
+    c2 = _chi_time_domain(STD, h0, omega, 0.005)
+    chi = R.susceptibility(STD, h0, [omega])[0]
+    order = math.log2(abs(c1 - chi) / abs(c2 - chi))       # first-order simulation converging to chi
+    assert 0.85 < order < 1.15, f"observed order {order:.3f}"
+    assert abs((2 * c2 - c1) - chi) < 2e-3 * abs(chi)
