@@ -31,7 +31,6 @@ get the full SDP bracket.  The winner is the candidate with the smallest certifi
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 

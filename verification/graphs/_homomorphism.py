@@ -40,7 +40,6 @@ does not increase the cut distance.  Hence ``delta_box(U, W) >= max_F |t(F,U) - 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
