@@ -61,6 +61,15 @@ with the double-precision ``Phi`` and its derivative (:func:`phi_double`).  See
 -----------------------------------
 :func:`constant_intensity_law`: closed forms (no quadrature) of SPEC section 3.
 
+4. Linear response and PDE stability of homogeneous states (leaky drift)
+------------------------------------------------------------------------
+:func:`susceptibility` is the rate response ``chi(i omega)`` of the renewal form of the PDE to an
+input modulation (``chi(0) = Phi'(h)``); :func:`pde_stability` counts, for each eigenvalue ``mu``
+of the kernel operator, the zeros of ``1 - mu chi(lam)`` in ``Re lam > 0`` by the argument
+principle.  This sees oscillatory (Hopf) instabilities that the rate-dynamics criterion of
+:func:`spatial_stationary` (``max Re spec(diag(Phi') K/n) < 1``, the real-axis crossing) cannot.
+Numerical (trapezoid in age, sampled frequencies), not certified; a margin is reported.
+
 Precision note: mpmath numbers returned here carry ``dps + 15`` digits; print them with
 ``mpmath.nstr(value, 20)`` (``str`` uses the global ``mpmath.mp.dps``).
 """
