@@ -1036,8 +1036,8 @@ def spatial_stationary(model: NeuronModel, kernel, n_xi: int, tol: float = 1e-12
         Grid size; nodes ``xi_i = (i - 1/2)/n_xi``, midpoint weights ``1/n_xi`` (exact for step
         kernels whose blocks align with the grid, ``O(n_xi^-2)`` for smooth kernels).
     tol : float, default 1e-12
-        Stop when ``max |r - Phi(K r/n)| <= tol max(1, max |r|)`` and the Newton step is below
-        ``tol max(1, max |r|)`` (``Phi`` is accurate to about 1e-12 relative: do not ask for less
+        Stop when the Newton step is below ``tol max(1, max |r|)`` and the residual
+        ``max |r - Phi(K r/n)|`` below ``10 tol max(1, max |r|)`` (``Phi`` is accurate to about 1e-12 relative: do not ask for less
         than 1e-13).
     max_iter : int, keyword, default 50
     initial : array_like, shape (n_xi,), optional, keyword
