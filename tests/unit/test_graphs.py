@@ -278,3 +278,23 @@ def test_alignment_bracket_against_a_continuous_kernel_is_consistent_with_a_fine
     assert fine <= al.bracket.upper
     # discriminating: without the L1 widening the upper side would be below the finer value
     assert al.bracket.upper - 1.25 * al.l1_error < fine
+
+
+def test_no_single_ordering_works_for_every_kernel_but_matching_does():
+    """SPEC section 6: degree sorting recovers the labels of w = 2 xi zeta (degree xi) but not of
+    exp(-|xi - zeta| / 0.2) (its degree is symmetric about 1/2, so sorting folds the interval); the
+    Fiedler ordering works there; graph matching works on both.  Reference: the bracket of the
+    unshuffled matrix under its own labels."""
+    N = 200
+    p = np.random.default_rng(0).permutation(N)
+    expo = FunctionKernel(func=lambda x, z: np.exp(-np.abs(x - z) / 0.2), name="exp", symmetric=True,
+                          sup_value=1.0)
+    for kernel, good, bad in [(product(), "degree", None), (expo, "fiedler", "degree")]:
+        ref = align(kernel.weights(N), kernel, method="identity").bracket
+        al = align(kernel.weights(N)[np.ix_(p, p)], kernel, refine=3)
+        assert al.bracket.upper <= 1.05 * ref.upper
+        best_good = min(b.upper for k, b in al.candidates.items() if k.startswith(good))
+        assert best_good <= 2.0 * ref.upper, good
+        assert al.candidates["matching"].upper <= 2.0 * ref.upper
+        if bad is not None:
+            assert min(b.lower for k, b in al.candidates.items() if k.startswith(bad)) > 5 * ref.upper
