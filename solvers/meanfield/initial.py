@@ -102,9 +102,12 @@ class Dirac(InitialSpec):
 class Gaussian(InitialSpec):
     """Normal law ``N(mean, sd^2)`` per node (``mean``, ``sd`` scalars or per-node arrays, ``sd > 0``).
 
-    Cohort representation: ``n_atoms`` equal-mass atoms at the mid-quantiles
-    ``mean + sd * Phi^{-1}((j + 1/2) / n_atoms)`` (moments of smooth functions converge like
-    ``O(n_atoms^-2)`` up to a log factor from the tails); the slice CDF is interpolated between them.
+    Cohort representation: ``n_atoms`` equal-mass atoms, one per quantile cell
+    ``[Phi^{-1}(j/M), Phi^{-1}((j+1)/M)]``, placed at the conditional mean of the cell,
+    ``mean + sd * M (phi(q_j) - phi(q_{j+1}))``: the mean is exact and the variance is low by the mean
+    within-cell variance (measured 0.39% of ``sd^2`` at ``M = 64``, 0.074% at 256, 0.015% at 1024,
+    dominated by the two tail cells); the slice CDF is interpolated between the atoms.  Use a larger
+    ``n_atoms`` when second moments of a Gaussian datum matter to better than that.
     Cell masses are exact CDF differences; the tails beyond the grid go to the end cells, and more
     than ``1e-12`` of mass outside the grid is refused.
     """
@@ -127,8 +130,11 @@ class Gaussian(InitialSpec):
 
     def cohorts(self, n_xi: int):
         m, s = self._params(n_xi)
-        q = ndtri((np.arange(self.n_atoms) + 0.5) / self.n_atoms)
-        return m[:, None] + s[:, None] * q[None, :], np.full((n_xi, self.n_atoms), 1.0 / self.n_atoms)
+        M = self.n_atoms
+        q = ndtri(np.arange(M + 1) / M)  # -inf .. +inf
+        dens = np.exp(-0.5 * q * q) / np.sqrt(2.0 * np.pi)  # 0 at +-inf
+        z = M * (dens[:-1] - dens[1:])  # conditional means of the quantile cells
+        return m[:, None] + s[:, None] * z[None, :], np.full((n_xi, M), 1.0 / M)
 
     def cell_masses(self, n_xi: int, edges: np.ndarray) -> np.ndarray:
         m, s = self._params(n_xi)
