@@ -39,7 +39,7 @@ def test_gaussian_quantile_atoms_moments():
     var = (mass * (pos - pos.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     # conditional means of the quantile cells: by the law of total variance the atoms' variance is the
     # true one minus the mean within-cell variance, so strictly below it; the deficit is 4.4e-4 relative
-    # at M = 400 (mostly the two tail cells); a mid-quantile placement would give -2.6e-3
+    # at M = 400 (mostly the two tail cells); a mid-quantile placement would give -3.2e-3
     assert np.all(var / 0.25 - 1 < 0) and np.all(var / 0.25 - 1 > -1e-3)
     edges = np.linspace(-5, 6, 111)
     cells = Gaussian(0.0, 0.5).cell_masses(2, edges)
