@@ -218,9 +218,10 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
                                "give CustomIntensity(bound=...) or increasing=True, or use method='clock'")
         info["bound"] = "local" if local else f"global {fsup}"
         if use_compiled:  # compile or load the loop for these types outside the timed region
-            z = np.zeros(1)
-            _exact.run_exact_leaky(op.tiny(), fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset, x0=z,
-                                   keys=keys[:1], sids=sids[:1], root1=root[1], t_end=1e-300,
+            tiny = op.tiny()
+            _exact.run_exact_leaky(tiny, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
+                                   x0=np.zeros(tiny.N), keys=keys[:tiny.N], sids=sids[:tiny.N], root1=root[1],
+                                   t_end=1e-300,
                                    record_times=rec[:0], max_spikes=1)
         t0 = time.perf_counter()
         if use_compiled:
@@ -244,7 +245,8 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
                                f"dt * sup f = {dt_used * fsup:g})", f"pass dt <= {1.0 / fsup:g}")
         grid = _clock.step_grid(t_end, dt_used)
         if use_compiled:
-            _clock.run_clock_leaky(op.tiny(), fam, I0=drift.I0, xr=model.reset, x0=np.zeros(1), keys=keys[:1],
+            tiny = op.tiny()
+            _clock.run_clock_leaky(tiny, fam, I0=drift.I0, xr=model.reset, x0=np.zeros(tiny.N), keys=keys[:tiny.N],
                                    root1=root[1], grid=grid[:1], record_times=rec[:0], max_spikes=1, fsup=fsup)
         t0 = time.perf_counter()
         if use_compiled:

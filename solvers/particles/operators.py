@@ -60,7 +60,8 @@ class SynapticOperator:
         raise NotImplementedError
 
     def tiny(self) -> "SynapticOperator":
-        """A 1 x 1 zero operator of the same kind and dtypes (compiles / loads the loops untimed)."""
+        """A small zero operator of the same kind, dtypes and array layouts (compiles / loads the loops
+        untimed).  Its size is ``tiny().N`` (the warm-up passes states of that length)."""
         raise NotImplementedError
 
     def add_column(self, state: np.ndarray, j: int, scale: float = 1.0) -> None:
@@ -97,7 +98,10 @@ class DenseOperator(SynapticOperator):
         return self.W[:, j].astype(np.float64)
 
     def tiny(self) -> "DenseOperator":
-        return DenseOperator(np.zeros((1, 1), dtype=self.dtype, order="F"))
+        # 2 x 2, not 1 x 1: numba types a 1 x 1 array as C-contiguous (both flags are set), which is a
+        # different signature from the F-ordered weights and left the real compile in the timed region.
+        n = min(2, self.N)
+        return DenseOperator(np.zeros((n, n), dtype=self.dtype, order="F"))
 
     @property
     def nbytes(self) -> int:
