@@ -16,7 +16,7 @@ from solvers.particles import clock as _clock
 from solvers.particles import exact as _exact
 from solvers.particles._families import intensity_args
 from solvers.particles._streams import root_key, stream_keys
-from solvers.particles.operators import SynapticOperator, make_operator
+from solvers.particles.operators import make_operator
 from solvers.particles.result import SimulationResult
 
 __all__ = ["simulate", "METHODS", "PATHS"]

@@ -20,8 +20,8 @@ import numpy as np
 
 from solvers.errors import bad_argument
 from solvers.graphons import WEIGHT_SEQUENCES, build_weights, load_weights
-from solvers.model import INTENSITY_FAMILIES, NeuronModel
 from solvers.particles import METHODS, simulate
+from verification.commands._model_options import add_model_arguments, model_from_args
 
 NAME = "simulate"
 HELP = ("simulate a network exactly (event-driven thinning) or with a clock scheme; print rates and "
@@ -47,32 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bins", type=int, default=10, help="bins of the population rate (default 10)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                         help="storage of dense named weights (default float64)")
-    parser.add_argument("--I0", type=float, default=1.5, help="leaky drift b(x) = -x + I0 (default 1.5)")
-    parser.add_argument("--intensity", default="sigmoid", metavar="FAMILY",
-                        help=f"intensity family, one of {sorted(INTENSITY_FAMILIES)} (default sigmoid with "
-                             "lam=10 beta=5 theta=1 unless --param is given)")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="parameter of the intensity family, e.g. --param lam=5 (repeatable)")
-    parser.add_argument("--reset", type=float, default=0.0, help="reset value x_r (default 0)")
+    add_model_arguments(parser)
     parser.add_argument("--out", metavar="FILE.npz", help="write spikes, states and metadata here")
-
-
-def _model(args: argparse.Namespace) -> NeuronModel:
-    cfg: dict = {"family": args.intensity}
-    if args.intensity.lower() == "sigmoid":
-        cfg.update(lam=10.0, beta=5.0, theta=1.0)
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise bad_argument("--param", item, "must look like NAME=VALUE", "write e.g. --param lam=5")
-        try:
-            cfg[key.strip()] = float(value)
-        except ValueError:
-            raise bad_argument("--param", item, "VALUE must be a number (inf allowed)",
-                               "write e.g. --param cap=inf") from None
-    model = NeuronModel.from_config({"drift": {"family": "leaky", "I0": args.I0}, "intensity": cfg,
-                                     "reset": args.reset})
-    return model
 
 
 def _weights(args: argparse.Namespace):
@@ -111,7 +87,7 @@ def _write_npz_atomic(path: str, arrays: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.out:
         _check_out(args.out)
-    model = _model(args)
+    model = model_from_args(args)
     W, source = _weights(args)
     T = args.t_end
     record_times = None

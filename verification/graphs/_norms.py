@@ -499,7 +499,7 @@ def cut_norm(U, *, grid: int | None = None, normalize: bool = True, seed=0, rest
     B = augmented_matrix(A)
     res = _search(B, seed=seed, restarts=restarts, sdp=sdp, rank=rank, sdp_iterations=sdp_iterations,
                   sdp_tol=sdp_tol, max_sdp_size=max_sdp_size, roundings=roundings)
-    X, Y = res["X"], res["Y"]
+    Y = res["Y"]
     # sets from augmented sign vectors: S = {x_i != x0}, T = {y_j != y0}
     top = np.argsort(res["vals"])[::-1][:4]  # polish the 4 best candidates
     T0 = (Y[:m, top] != Y[m, top][None, :]).astype(float)
