@@ -499,3 +499,92 @@ def test_skew_coupled_rate_and_law_equal_those_of_a_neuron_driven_by_the_pde_inp
             p = float(np.mean(np.abs(X - atom) <= 2e-3))  # same window in the Monte Carlo
             print(f"node {k}, t={T}: un-fired {np.mean(np.abs(X - atom) < 1e-9):.4g}, window mass PDE {jump:.5g} MC {p:.5g}")
             assert abs(jump - p) <= Z * math.sqrt(jump * (1 - jump) / n) + 1e-6, (k, T, jump, p)
+
+
+def test_long_coupled_run_with_pruning_and_merging_matches_driven_neuron():
+    """w = J = 1, Gaussian N(0.5, 0.3^2) datum, t up to 6: the run prunes (quadrature atoms die out)
+    and merges old cohorts (asserted, so the bookkeeping is exercised).  The slice law must stay the
+    law of a neuron driven by the solution's own input: rate and mean within 5 SE + the dt allowance,
+    CDF within the DKW band + the dt allowance + 4/M for the Gaussian quantile cells."""
+    M, times, n = 256, [3.0, 6.0], 100_000
+    init = Gaussian(0.5, 0.3, n_atoms=M)
+    sol = solve(STD, constant(1.0), 6.0, init, n_xi=1, dt=0.01, save_times=times)
+    fine = solve(STD, constant(1.0), 6.0, init, n_xi=1, dt=0.005, save_times=times)
+    assert fine.counters["cohorts_merged"] > 100 and fine.counters["cohorts_dropped"] > 10, fine.counters
+    rng = _rng(606)
+    flow = _driven_leaky_flow(fine.t, fine.inputs[:, 0])
+    states = thinning(0.5 + 0.3 * rng.standard_normal(n), times, rng, flow, f_std, LAM, timed=True)
+    eps = dkw_eps(n)
+    x = np.linspace(-1.0, 3.5, 900)
+    for T, X in zip(times, states):
+        check_rate(sol, fine, T, f_std(X)[None, :], f"long run t={T}")
+        allow_m = abs(sol.mean(T)[0] - fine.mean(T)[0])
+        assert abs(fine.mean(T)[0] - X.mean()) <= Z * X.std(ddof=1) / math.sqrt(n) + allow_m
+        F = fine.cdf(T, x)[0]
+        allow = float(np.max(np.abs(sol.cdf(T, x)[0] - F))) + 4.0 / M
+        dev = float(np.max(np.abs(F - ecdf(X, x))))
+        assert dev <= eps + allow, f"t={T}: sup|F_pde - F_mc| = {dev:.4g} > {eps:.4g} + {allow:.3g}"
+
+
+# ------------------------------------------------------------ references.py, reviewed independently
+def _own_phi_and_mean(h: float) -> tuple[float, float]:
+    """Transfer function of the standard neuron with constant input h, in the age variable a:
+    x(a) = c + (x_r - c) e^{-a}, c = I0 + h, Lambda' = f(x(a)), S = e^{-Lambda};
+    Phi = 1 / int_0^inf S, mean = Phi int_0^inf x S.  One DOP853 solve (rtol 1e-13) of
+    (Lambda, int S, int x S) to a_end = 75 / min(f(x_r), f(c)) (f increasing and x(a) monotone between
+    x_r and c, so S(a_end) <= e^{-75}; asserted below 1e-30)."""
+    c = I0 + h
+    a_end = 75.0 / float(min(f_std(X_R), f_std(c)))
+
+    def rhs(a, y):
+        x = c + (X_R - c) * math.exp(-a)
+        S = math.exp(-y[0])
+        return [float(f_std(x)), S, x * S]
+
+    s = solve_ivp(rhs, (0.0, a_end), [0.0, 0.0, 0.0], method="DOP853", rtol=1e-13, atol=1e-15)
+    assert s.success and math.exp(-s.y[0, -1]) < 1e-30
+    isi, xs = s.y[1, -1], s.y[2, -1]
+    return 1.0 / isi, xs / isi
+
+
+@pytest.mark.parametrize("J", [1.0, -0.5])
+def test_references_stationary_rate_and_mean_against_own_quadrature(J):
+    """solvers.references.stationary_rate / .mean against r = Phi(J r) solved here by brentq on the
+    age-variable ODE quadrature above (agreement to 1e-11 relative, measured 1e-14: the ODE rtol is 1e-13)."""
+    from scipy.optimize import brentq
+
+    references = pytest.importorskip("solvers.references")
+    # Phi is increasing: for J < 0 every fixed point lies below Phi(0); for J > 0 below sup f
+    r_hi = LAM if J > 0 else _own_phi_and_mean(0.0)[0]
+    r_own = brentq(lambda r: _own_phi_and_mean(J * r)[0] - r, 1e-6, r_hi, xtol=1e-15, rtol=1e-15)
+    m_own = _own_phi_and_mean(J * r_own)[1]
+    state = references.stationary_rate(STD, J, dps=20)
+    assert abs(float(state) - r_own) <= 1e-11 * r_own, (float(state), r_own)
+    assert abs(float(state.mean) - m_own) <= 1e-11 * abs(m_own), (float(state.mean), m_own)
+
+
+@pytest.mark.parametrize("reset", [0.0, 3.0], ids=["x_r<c", "x_r>c"])
+@pytest.mark.parametrize("sigma", [0.0, 0.2], ids=["Dirac", "Gaussian"])
+def test_references_constant_intensity_law_against_exact_sampling(reset, sigma):
+    """constant_intensity_law(...).cdf / .mean / .variance against exact samples: with f = lam0 the
+    firings are a Poisson process, so by time reversal the age E of the last firing before t is
+    Exp(lam0) truncated at t (E > t: no firing, X = c + (X0 - c) e^{-t}), else X = c + (x_r - c)
+    e^{-E}.  Skew kernel (out-degree 0.6 + 0.6 xi), xi = 0.3.  DKW band at alpha = 1e-6; mean and
+    variance within 5 SE."""
+    references = pytest.importorskip("solvers.references")
+    lam0, t, x0, xi, n = 1.3, 1.1, 0.4, 0.3, 200_000
+    model = NeuronModel(Leaky(I0), Constant(lam0), reset=reset)
+    law = references.constant_intensity_law(model, skew(), t, x0, sigma=sigma)
+    c = I0 + lam0 * (0.6 + 0.6 * xi)
+    rng = _rng(4242)
+    E = rng.exponential(1.0 / lam0, n)
+    X0 = x0 + sigma * rng.standard_normal(n)
+    X = np.where(E > t, c + (X0 - c) * math.exp(-t), c + (reset - c) * np.exp(-np.minimum(E, t)))
+    atom = c + (x0 - c) * math.exp(-t)
+    x = grid_avoiding(min(X.min(), reset) - 0.1, max(X.max(), reset) + 0.1, [atom, reset] if sigma == 0 else [reset])
+    dev = float(np.max(np.abs(law.cdf(xi, x) - ecdf(X, x))))
+    assert dev <= dkw_eps(n), (dev, dkw_eps(n))
+    m, v = X.mean(), X.var(ddof=1)
+    assert abs(float(law.mean(xi)) - m) <= Z * X.std(ddof=1) / math.sqrt(n)
+    se_v = math.sqrt(np.mean((X - m) ** 4) - v * v) / math.sqrt(n)
+    assert abs(float(law.variance(xi)) - v) <= Z * se_v
