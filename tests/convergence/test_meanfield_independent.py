@@ -1,7 +1,8 @@
 """Independent review of the mean-field solvers (SPEC section 3) against oracles written here.
 
-Nothing below calls the particle simulators or :mod:`solvers.references`: every reference value is
-computed in this file from the SPEC alone.
+No reference value comes from the particle simulators or from :mod:`solvers.references`: every
+oracle is computed in this file from the SPEC alone (the last tests review :mod:`solvers.references`
+itself against such oracles).
 
 Oracles
 -------
@@ -32,8 +33,19 @@ Oracles
   each test asserts the transpose is far off, so it can tell them apart), and with constant intensity
   the dynamics follow the closed form of SPEC section 3 with the OUT-degree ``d(xi) = int w(xi, z) dz
   = 0.6 + 0.6 xi`` (the in-degree would be ``1.1 - 0.4 xi``).
+* **Coupled runs: a neuron driven by the solution's own input.**  Given ``h(t, xi_k)``, the slices
+  decouple, so the slice law on node ``k`` is the law of one neuron with drift ``-x + I0 + h(t)``;
+  the Monte Carlo uses the exact flow for the linear interpolant of the stored grid inputs
+  (closed-form primitive of ``e^u (I0 + h(u))`` on each piece).  Used with ``skew`` (n_xi = 2) and for
+  a long run that prunes and merges cohorts.
+* **Order in dt of the compiled path** (both survival rules) with a time-varying skew input, from
+  successive differences: the Monte Carlo bands above use ``|F_dt - F_{dt/2}|`` as the allowance and
+  so cannot see an O(dt) scheme; this test can.
 * **Moment accessors** against moments integrated from :meth:`MeanFieldSolution.cdf`
   (``E[X] = x_hi - int F``, ``E[X^2] = x_hi^2 - int 2 x F``) and against Monte Carlo moments.
+* **solvers.references** under review: ``stationary_rate``/``.mean`` against ``r = Phi(J r)`` solved
+  here (age-variable ODE quadrature + brentq), ``constant_intensity_law`` against exact sampling
+  (time-reversed Poisson process: the age of the last firing is a truncated exponential).
 """
 from __future__ import annotations
 
@@ -42,7 +54,7 @@ import math
 import numpy as np
 import pytest
 from scipy.integrate import quad, solve_ivp
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 from solvers.graphons import constant, skew, step_kernel
 from solvers.meanfield import Empirical, Gaussian, solve
@@ -186,7 +198,6 @@ def test_gaussian_w0_cdf_and_rate_match_exact_monte_carlo():
     # by an order-preserving flow with survival <= 1 (bounded variation <= 1) this at most doubles: 4/M
     quant = 4.0 / M
     x = np.linspace(-0.6, 1.6, 700)
-    from scipy.special import ndtr
     assert np.max(np.abs(fine.cdf(0.0, x)[0] - ndtr((x - mu) / sd))) <= 2.0 / M
     for T, X in zip(TIMES, states):
         F = fine.cdf(T, x)[0]
