@@ -18,6 +18,7 @@ import tempfile
 
 import numpy as np
 
+from solvers import __version__
 from solvers.errors import bad_argument
 from solvers.graphons import WEIGHT_SEQUENCES, build_weights, load_weights
 from solvers.particles import METHODS, simulate
@@ -124,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         meta = {"N": res.N, "t_end": T, "seed": args.seed, "method": res.method, "dt": res.dt,
                 "network": source, "model": model.to_config(), "n_candidates": res.n_candidates,
-                "n_spikes": res.n_spikes, "wall_time": res.wall_time, "x0": args.x0}
+                "n_spikes": res.n_spikes, "wall_time": res.wall_time, "x0": args.x0,
+                "weights_dtype": str(res.info.get("dtype")), "record_every": args.record_every,
+                "bins": args.bins, "weights_file": args.weights,
+                "weights_seed": ("SeedSequence(seed).spawn(1)[0]" if args.kernel is not None else None),
+                "ifmf_version": __version__}
         _write_npz_atomic(args.out, {
             "spike_times": res.spike_times, "spike_neurons": res.spike_neurons,
             "record_times": res.record_times, "states": res.states,
