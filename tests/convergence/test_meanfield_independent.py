@@ -219,6 +219,10 @@ def test_network_state_w0_per_node_laws_match_exact_monte_carlo(as_array):
     assert node.tolist() == [0, 0, 1, 2, 2, 3]
     init = states0 if as_array else Empirical(states0)
     sol, fine = _solve_pair(STD, 1.5, init, dt=dt, n_xi=n_xi)
+    # t = 0: the exact empirical CDF of each node's neurons, right-continuous AT the atoms
+    F0 = solve(STD, constant(0.0), dt, init, n_xi=n_xi, dt=dt, save_times=[0.0]).cdf(0.0, np.sort(states0))
+    own = np.array([[np.mean(states0[node == k] <= v) for v in np.sort(states0)] for k in range(n_xi)])
+    assert np.allclose(F0, own, rtol=0, atol=1e-15), (F0, own)
     n_per = 100_000
     rng = _rng(11)
     x0 = np.concatenate([rng.choice(states0[node == k], n_per) for k in range(n_xi)])
