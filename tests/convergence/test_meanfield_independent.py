@@ -56,9 +56,9 @@ import pytest
 from scipy.integrate import quad, solve_ivp
 from scipy.special import expit, ndtr
 
-from solvers.graphons import constant, skew, step_kernel
+from solvers.graphons import constant, ring, skew, step_kernel
 from solvers.meanfield import Empirical, Gaussian, solve
-from solvers.model import Constant, CustomDrift, Leaky, NeuronModel, Sigmoid
+from solvers.model import Constant, CustomDrift, CustomIntensity, Leaky, NeuronModel, Sigmoid
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def leaky_flow(x, s):
 
 
 def thinning(x0: np.ndarray, times, rng: np.random.Generator, flow, f, lam_bar: float, *,
-             timed: bool = False) -> list[np.ndarray]:
+             timed: bool = False, x_r: float = X_R) -> list[np.ndarray]:
     """Exact simulation of independent neurons (no coupling) by thinning; states at ``times``.
 
     ``flow(x, s)`` carries states over a duration ``s`` (``flow(x, t, s)`` from time ``t`` if ``timed``)."""
@@ -105,7 +105,7 @@ def thinning(x0: np.ndarray, times, rng: np.random.Generator, flow, f, lam_bar: 
             t[a] = tn[~done]
             fv = f(x[a])
             assert np.all(fv <= lam_bar), "thinning bound violated"
-            x[a[rng.random(a.size) * lam_bar < fv]] = X_R
+            x[a[rng.random(a.size) * lam_bar < fv]] = x_r
             idx = a
         out.append(x.copy())
     return out
@@ -453,12 +453,12 @@ def test_lagrangian_moments_match_cdf_moments_and_monte_carlo():
 
 
 # ------------------------------------------------------- coupled: a neuron driven by the PDE's input
-def _driven_leaky_flow(t_grid: np.ndarray, h: np.ndarray):
+def _driven_leaky_flow(t_grid: np.ndarray, h: np.ndarray, i0: float = I0):
     """Exact flow of ``x' = -x + I0 + h(t)`` with ``h`` the linear interpolant of ``h`` on ``t_grid``:
     ``X(t + s) = e^{-(t+s)} (e^t X(t) + G(t + s) - G(t))``, ``G(t) = int_0^t e^u (I0 + h(u)) du`` in closed
     form on each linear piece (primitive ``e^u (a + sl (u - t_n) - sl)``)."""
     dt = t_grid[1] - t_grid[0]
-    a, sl = I0 + h[:-1], np.diff(h) / dt
+    a, sl = i0 + h[:-1], np.diff(h) / dt
 
     def prim(u, n):
         return np.exp(u) * (a[n] + sl[n] * (u - t_grid[n]) - sl[n])
@@ -603,3 +603,34 @@ def test_references_constant_intensity_law_against_exact_sampling(reset, sigma):
     assert abs(float(law.mean(xi)) - m) <= Z * X.std(ddof=1) / math.sqrt(n)
     se_v = math.sqrt(np.mean((X - m) ** 4) - v * v) / math.sqrt(n)
     assert abs(float(law.variance(xi)) - v) <= Z * se_v
+
+
+def test_numpy_path_with_reset_and_ring_coupling_matches_driven_neuron():
+    """The vectorised numpy path (leaky drift I0 = 1.2 with a user CustomIntensity
+    f = 8 / (1 + e^{-4 (x - 0.8)}), Simpson survival), reset x_r = 0.5, ring kernel on n_xi = 2 nodes,
+    Gaussian data N(0, 0.2^2) and N(1.2, 0.2^2): each node's rate within 5 SE + dt allowance and CDF
+    within the DKW band + dt allowance + 4/M of a neuron driven by the solution's own input."""
+    def fsig(x):
+        return 8.0 * expit(4.0 * (np.asarray(x, dtype=float) - 0.8))
+
+    i0, x_r, M, n, times = 1.2, 0.5, 512, 100_000, [0.5, 1.5, 3.0]
+    model = NeuronModel(Leaky(i0), CustomIntensity(func=fsig, bound=8.0), reset=x_r)
+    means = np.array([0.0, 1.2])
+    init = Gaussian(means, 0.2, n_atoms=M)
+    sol = solve(model, ring(), times[-1], init, n_xi=2, dt=0.01, save_times=times)
+    fine = solve(model, ring(), times[-1], init, n_xi=2, dt=0.005, save_times=times)
+    assert fine.counters["compiled"] is False
+    eps = dkw_eps(n)
+    x = np.linspace(-1.0, 3.5, 900)
+    for k in range(2):
+        rng = _rng(70 + k)
+        flow = _driven_leaky_flow(fine.t, fine.inputs[:, k], i0=i0)
+        states = thinning(means[k] + 0.2 * rng.standard_normal(n), times, rng, flow, fsig, 8.0, timed=True, x_r=x_r)
+        for T, X in zip(times, states):
+            rs, rf = sol.rate(T)[k], fine.rate(T)[k]
+            fx = fsig(X)
+            assert abs(rf - fx.mean()) <= Z * fx.std(ddof=1) / math.sqrt(n) + abs(rs - rf), (k, T, rf, fx.mean())
+            F = fine.cdf(T, x)[k]
+            allow = float(np.max(np.abs(sol.cdf(T, x)[k] - F))) + 4.0 / M
+            dev = float(np.max(np.abs(F - ecdf(X, x))))
+            assert dev <= eps + allow, f"node {k}, t={T}: sup|F_pde - F_mc| = {dev:.4g} > {eps:.4g} + {allow:.3g}"
