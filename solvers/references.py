@@ -313,20 +313,30 @@ class _Quad:
     method: str
 
 
+def _degenerate(model: NeuronModel, h, method: str):
+    """Common start of both quadratures: the fixed point ``x*`` of ``v = b + h``, the side ``sigma``
+    of ``x_r`` relative to it, ``f(x*)``, and the closed-form answer (or ``None``) in the two
+    degenerate cases: ``x_r = x*`` (the neuron sits at ``x*`` and fires at rate ``f(x*)``) and
+    ``f(x*) = 0`` (it may never fire: infinite mean interspike interval)."""
+    xs, sigma = _fixed_point_mp(model, h)
+    lam_star = model.intensity.mp(xs)
+    if lam_star <= 0:
+        return xs, sigma, lam_star, _Quad(mpmath.inf, mpmath.inf, xs, 0, method)
+    if sigma == 0:
+        xr = mpmath.mpf(model.reset)
+        return xs, sigma, lam_star, _Quad(1 / lam_star, xr / lam_star, xs, 0, method)
+    return xs, sigma, lam_star, None
+
+
 def _age_quadrature(model: NeuronModel, h) -> _Quad:
     """E[ISI] and int x S ds by adaptive Chebyshev panels in the age variable (ambient precision)."""
     prec = mp.prec
     eps = _tolerance()
     xr = mpmath.mpf(model.reset)
     f = model.intensity.mp
-    xs, sigma = _fixed_point_mp(model, h)
-    lam_star = f(xs)
-    if sigma == 0:
-        if lam_star <= 0:
-            return _Quad(mpmath.inf, mpmath.inf, xs, 0, "age")
-        return _Quad(1 / lam_star, xr / lam_star, xs, 0, "age")
-    if lam_star <= 0:
-        return _Quad(mpmath.inf, mpmath.inf, xs, 0, "age")
+    xs, sigma, lam_star, early = _degenerate(model, h, "age")
+    if early is not None:
+        return early
     kappa = _kappa(model, xs)
     if _is_leaky(model):
         c = xs
@@ -412,14 +422,9 @@ def _space_quadrature(model: NeuronModel, h) -> _Quad:
     eps = _tolerance()
     xr = mpmath.mpf(model.reset)
     f = model.intensity.mp
-    xs, sigma = _fixed_point_mp(model, h)
-    lam_star = f(xs)
-    if sigma == 0:
-        if lam_star <= 0:
-            return _Quad(mpmath.inf, mpmath.inf, xs, 0, "space")
-        return _Quad(1 / lam_star, xr / lam_star, xs, 0, "space")
-    if lam_star <= 0:
-        return _Quad(mpmath.inf, mpmath.inf, xs, 0, "space")
+    xs, sigma, lam_star, early = _degenerate(model, h, "space")
+    if early is not None:
+        return early
     leaky = _is_leaky(model)
     kappa = _kappa(model, xs)
     alpha = lam_star / kappa
