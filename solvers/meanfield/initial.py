@@ -106,8 +106,9 @@ class Gaussian(InitialSpec):
     ``[Phi^{-1}(j/M), Phi^{-1}((j+1)/M)]``, placed at the conditional mean of the cell,
     ``mean + sd * M (phi(q_j) - phi(q_{j+1}))``: the mean is exact and the variance is low by the mean
     within-cell variance (measured 0.39% of ``sd^2`` at ``M = 64``, 0.074% at 256, 0.015% at 1024,
-    dominated by the two tail cells); the slice CDF is interpolated between the atoms.  Use a larger
-    ``n_atoms`` when second moments of a Gaussian datum matter to better than that.
+    dominated by the two tail cells); the slice CDF is interpolated between the atoms, with a sup-norm
+    error of about ``0.29 / M`` against the Gaussian CDF (measured in review).  Use a larger
+    ``n_atoms`` when second moments or the CDF of a Gaussian datum matter to better than that.
     Cell masses are exact CDF differences; the tails beyond the grid go to the end cells, and more
     than ``1e-12`` of mass outside the grid is refused.
     """
@@ -159,7 +160,9 @@ class Histogram(InitialSpec):
     ``(B,)`` (same on every node) or ``(n_xi, B)``; weights are masses of the bins, normalised per node.
 
     Cohort representation: ``atoms_per_bin`` equal-mass atoms at the midpoints of equal sub-bins
-    (midpoint rule, error ``O(h^2)`` for smooth moments); the slice CDF is interpolated between them.
+    (midpoint rule, error ``O(h^2)`` for smooth moments); the slice CDF is interpolated between them,
+    which at a jump of the density between bins is off by about ``0.13 / atoms_per_bin`` in sup norm
+    (measured in review: 0.016 at the default 8); raise ``atoms_per_bin`` for a sharper CDF.
     Cell masses are exact overlaps.
     """
 
