@@ -5,23 +5,16 @@ A seed is a non-negative int or a ``SeedSequence``; independent streams for sub-
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from solvers.errors import bad_argument
+from solvers.validation import check_seed
 
 __all__ = ["as_seed_sequence", "make_rng"]
 
 
 def as_seed_sequence(seed, name: str = "seed") -> np.random.SeedSequence:
     """Validate ``seed`` (non-negative int or SeedSequence) and return a SeedSequence."""
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise bad_argument(name, seed, "must be a non-negative int or a numpy.random.SeedSequence",
-                           "pass e.g. seed=12345 (every random draw is seeded for reproducibility)")
-    return np.random.SeedSequence(int(seed))
+    return check_seed(seed, name)
 
 
 def make_rng(seed, name: str = "seed") -> np.random.Generator:

@@ -44,6 +44,7 @@ __all__ = [
     "skew",
     "product",
     "step_kernel",
+    "coupling_matrix",
     "labels",
     "cell_index",
     "checkerboard",
@@ -298,6 +299,25 @@ def step_kernel(W, name: str = "step") -> StepKernel:
     if sp.issparse(W):
         W = W.toarray()
     return StepKernel(values=W.shape[0] * np.asarray(W), name=name)
+
+
+def coupling_matrix(kernel: Kernel, n: int) -> tuple[np.ndarray, str]:
+    """The one ``xi`` discretisation of the coupling used by every solver and reference.
+
+    Returns ``(K, name)``: the ``n x n`` matrix with ``h_k = (1/n) sum_j K_kj r_j`` on the nodes
+    ``xi_k = (k + 1/2)/n``, and the name of the rule.  Step kernels use exact cell averages
+    (``kernel.matrix(n, "cell-average")``: exact when the blocks align with the grid and ``r`` is
+    constant on them; a cell cut by a block edge gets the area-weighted mean of the blocks); other
+    kernels use midpoint values (``kernel.matrix(n, "midpoint")``, error ``O(n^-2)`` for kernels and
+    rates smooth in ``xi``).
+    """
+    if not isinstance(kernel, Kernel):
+        raise bad_argument("kernel", kernel, "must be a solvers.graphons.Kernel",
+                           "pass e.g. solvers.graphons.ring() or step_kernel(W)")
+    n = _check_n("n", n)
+    if isinstance(kernel, StepKernel):
+        return np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
+    return np.ascontiguousarray(kernel.matrix(n, "midpoint")), "midpoint"
 
 
 # ----------------------------------------------------------------------------- named kernels (S8)

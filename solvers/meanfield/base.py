@@ -24,18 +24,11 @@ from typing import Any
 import numpy as np
 
 from solvers.errors import bad_argument
-from solvers.graphons import Kernel, StepKernel
+from solvers.graphons import Kernel, StepKernel, coupling_matrix  # noqa: F401 (re-export)
 
 __all__ = ["MeanFieldSolution", "CohortSnapshot", "GridSnapshot", "coupling_matrix", "distinct_nodes"]
 
 logger = logging.getLogger(__name__)
-
-
-def coupling_matrix(kernel: Kernel, n_xi: int) -> tuple[np.ndarray, str]:
-    """``(K, quadrature)``: the ``n_xi x n_xi`` coupling matrix (``h = K r / n_xi``) and its name."""
-    if isinstance(kernel, StepKernel):
-        return np.ascontiguousarray(kernel.matrix(n_xi, "cell-average")), "cell-average (exact on step blocks)"
-    return np.ascontiguousarray(kernel.matrix(n_xi, "midpoint")), "midpoint"
 
 
 def distinct_nodes(K: np.ndarray, *rows: np.ndarray, merge: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
