@@ -614,20 +614,11 @@ def phi_prime(model: NeuronModel, h, dps: int = 30):
 # ==================================================================== double-precision Phi
 def _intensity_and_derivative(model: NeuronModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     f = model.intensity
-    F = f(x)
-    der = getattr(f, "derivative", None)
-    if der is not None:
-        return F, np.asarray(der(x), dtype=float)
-    step = 1e-6 * (1.0 + np.abs(x))
-    return F, (f(x + step) - f(x - step)) / (2 * step)
+    return f(x), np.asarray(f.derivative(x), dtype=float)
 
 
 def _drift_derivative(model: NeuronModel, x: np.ndarray) -> np.ndarray:
-    der = getattr(model.drift, "derivative", None)
-    if der is not None:
-        return np.asarray(der(x), dtype=float)
-    step = 1e-6 * (1.0 + np.abs(x))
-    return (model.drift(x + step) - model.drift(x - step)) / (2 * step)
+    return np.asarray(model.drift.derivative(x), dtype=float)
 
 
 def phi_double(model: NeuronModel, h, *, rtol: float = 1e-13) -> tuple[np.ndarray, np.ndarray]:
