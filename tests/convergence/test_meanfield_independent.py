@@ -525,7 +525,7 @@ def test_long_coupled_run_with_pruning_and_merging_matches_driven_neuron():
     init = Gaussian(0.5, 0.3, n_atoms=M)
     sol = solve(STD, constant(1.0), 6.0, init, n_xi=1, dt=0.01, save_times=times)
     fine = solve(STD, constant(1.0), 6.0, init, n_xi=1, dt=0.005, save_times=times)
-    assert fine.counters["cohorts_merged"] > 100 and fine.counters["cohorts_dropped"] > 10, fine.counters
+    assert fine.counters.cohorts_merged > 100 and fine.counters.cohorts_dropped > 10, fine.counters
     rng = _rng(606)
     flow = _driven_leaky_flow(fine.t, fine.inputs[:, 0])
     states = thinning(0.5 + 0.3 * rng.standard_normal(n), times, rng, flow, f_std, LAM, timed=True)
@@ -619,7 +619,7 @@ def test_numpy_path_with_reset_and_ring_coupling_matches_driven_neuron():
     init = Gaussian(means, 0.2, n_atoms=M)
     sol = solve(model, ring(), times[-1], init, n_xi=2, dt=0.01, save_times=times)
     fine = solve(model, ring(), times[-1], init, n_xi=2, dt=0.005, save_times=times)
-    assert fine.counters["compiled"] is False
+    assert fine.counters.compiled is False
     eps = dkw_eps(n)
     x = np.linspace(-1.0, 3.5, 900)
     for k in range(2):
