@@ -32,8 +32,21 @@ from solvers.validation import check_bool, check_instance, check_int, check_posi
 
 from . import lagrangian as _lagrangian  # noqa: F401 (registers the scheme)
 from . import upwind as _upwind  # noqa: F401 (registers the scheme)
-from .base import (METHODS, SCHEMES, CohortKind, CohortSnapshot, GridSnapshot, MeanFieldProblem, MeanFieldSolution,
-                   Scheme, SchemeCounters, SchemeRegistry, coupling_matrix, save_indices, time_grid)
+from .base import (
+    METHODS,
+    SCHEMES,
+    CohortKind,
+    CohortSnapshot,
+    GridSnapshot,
+    MeanFieldProblem,
+    MeanFieldSolution,
+    Scheme,
+    SchemeCounters,
+    SchemeRegistry,
+    coupling_matrix,
+    save_indices,
+    time_grid,
+)
 from .initial import Dirac, Empirical, Gaussian, Histogram, InitialSpec, as_initial
 from .lagrangian import LagrangianCounters
 from .upwind import UpwindCounters, default_x_range

@@ -475,6 +475,10 @@ class Scheme:
     options: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, problem: MeanFieldProblem, **options: Any):
+        for key in options:
+            if key not in self.options:
+                raise bad_argument(key, options[key], f"is not an option of method={self.name!r} (its options: "
+                                   f"{sorted(self.options)})", "drop it")
         self.problem = problem
         self.opts = self.check_options(problem, {**self.options, **options})
 

@@ -51,9 +51,9 @@ excluded) are merged into their centre of mass when ``m1 m2 / (m1 + m2) (x1 - x2
 every node (default ``1e-14``): mass is conserved exactly and ``<psi, mu>`` moves by at most
 ``sup|psi''| merge_tol / 2`` per merge; the sum of these costs is ``counters.merge_cost``.  Old
 cohorts crowd at the fixed point of the drift with tiny masses, so merging them removes about a third
-of the columns for the standard neuron at a measured effect on ``r`` of ~1e-13.  Nodes with identical coupling rows and identical initial data have identical
-solutions; with ``merge_identical_nodes=True`` (default) they are computed once (exact; the number of
-distinct nodes is ``counters.distinct_nodes``).
+of the columns for the standard neuron at a measured effect on ``r`` of ~1e-13.  Nodes with identical
+coupling rows and identical initial data have identical solutions; with ``merge_identical_nodes=True``
+(default) they are computed once (exact; the number of distinct nodes is ``counters.distinct_nodes``).
 
 Hot loop (leaky drift with a named intensity family): three ``numba.njit`` passes per step with no
 transcendental call inside (carry / intensity and Hermite survival exponent / masses and sums), the
@@ -76,8 +76,17 @@ from solvers.errors import SimulationError, bad_argument
 from solvers.model import Leaky, NeuronModel
 from solvers.validation import check_choice, check_int, check_nonnegative
 
-from .base import (SCHEMES, CohortKind, CohortSnapshot, MeanFieldProblem, MeanFieldSolution, Scheme, SchemeCounters,
-                   TimeGrid, distinct_nodes)
+from .base import (
+    SCHEMES,
+    CohortKind,
+    CohortSnapshot,
+    MeanFieldProblem,
+    MeanFieldSolution,
+    Scheme,
+    SchemeCounters,
+    TimeGrid,
+    distinct_nodes,
+)
 
 __all__ = ["solve_lagrangian", "LagrangianScheme", "LagrangianCounters"]
 
@@ -424,7 +433,7 @@ def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.
     """Run the Lagrangian scheme (arguments already validated by :func:`solvers.meanfield.solve`)."""
     wall0 = time.perf_counter()
     n_xi = xi.size
-    t_end, n_steps, dt = grid.t_end, grid.n_steps, grid.dt
+    n_steps, dt = grid.n_steps, grid.dt
     pos0, mass0 = spec.cohorts(n_xi)
     group0 = 1 if spec.atomic else 2
     initial_kind = CohortKind.ATOM if spec.atomic else CohortKind.QUADRATURE
@@ -594,9 +603,10 @@ class LagrangianScheme(Scheme):
         drop_tol = check_nonnegative("drop_tol", options["drop_tol"], "pass e.g. drop_tol=1e-15")
         if not drop_tol < 1e-6:
             raise bad_argument("drop_tol", drop_tol, "must be in [0, 1e-6)", "pass e.g. drop_tol=1e-15")
-        merge_tol = check_nonnegative("merge_tol", options["merge_tol"], "pass e.g. merge_tol=1e-14 (0: no merging)")
+        fix = "pass e.g. merge_tol=1e-14 (0: no merging)"
+        merge_tol = check_nonnegative("merge_tol", options["merge_tol"], fix)
         if not merge_tol < 1e-6:
-            raise bad_argument("merge_tol", merge_tol, "must be in [0, 1e-6)", "pass e.g. merge_tol=1e-14 (0: no merging)")
+            raise bad_argument("merge_tol", merge_tol, "must be in [0, 1e-6)", fix)
         return {"drop_tol": drop_tol, "merge_tol": merge_tol,
                 "prune_every": check_int("prune_every", options["prune_every"], 1, "pass e.g. prune_every=16"),
                 "survival_rule": check_choice("survival_rule", options["survival_rule"], ("hermite", "simpson"),

@@ -29,8 +29,16 @@ from solvers.errors import SimulationError, bad_argument
 from solvers.model import Leaky, NeuronModel
 from solvers.validation import check_int, check_interval, check_positive
 
-from .base import (SCHEMES, GridSnapshot, MeanFieldProblem, MeanFieldSolution, Scheme, SchemeCounters, TimeGrid,
-                   distinct_nodes)
+from .base import (
+    SCHEMES,
+    GridSnapshot,
+    MeanFieldProblem,
+    MeanFieldSolution,
+    Scheme,
+    SchemeCounters,
+    TimeGrid,
+    distinct_nodes,
+)
 from .initial import InitialSpec
 
 __all__ = ["solve_upwind", "UpwindScheme", "UpwindCounters", "default_x_range"]
@@ -121,7 +129,7 @@ def solve_upwind(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.ndar
     """Run the upwind scheme (arguments already validated by :func:`solvers.meanfield.solve`)."""
     wall0 = time.perf_counter()
     n_xi = xi.size
-    t_end, n_steps, dt = grid.t_end, grid.n_steps, grid.dt
+    n_steps, dt = grid.n_steps, grid.dt
     dx = float(edges[1] - edges[0])
     xc = 0.5 * (edges[1:] + edges[:-1])
     n_x = xc.size

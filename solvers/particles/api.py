@@ -18,8 +18,15 @@ from solvers.particles._families import intensity_args
 from solvers.particles._streams import root_key, stream_keys
 from solvers.particles.operators import make_operator
 from solvers.particles.result import SimulationInfo, SimulationResult
-from solvers.validation import (check_choice, check_instance, check_int, check_positive, check_seed, check_times,
-                                check_vector)
+from solvers.validation import (
+    check_choice,
+    check_instance,
+    check_int,
+    check_positive,
+    check_seed,
+    check_times,
+    check_vector,
+)
 
 __all__ = ["simulate", "METHODS", "PATHS"]
 

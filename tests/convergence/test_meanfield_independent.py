@@ -512,7 +512,8 @@ def test_skew_coupled_rate_and_law_equal_those_of_a_neuron_driven_by_the_pde_inp
             assert dev <= eps + allow, f"node {k}, t={T}: sup|F_pde - F_mc| = {dev:.4g} > {eps:.4g} + {allow:.3g}"
             jump = float(fine.cdf(T, [atom + 2e-3])[k, 0] - fine.cdf(T, [atom - 2e-3])[k, 0])
             p = float(np.mean(np.abs(X - atom) <= 2e-3))  # same window in the Monte Carlo
-            print(f"node {k}, t={T}: un-fired {np.mean(np.abs(X - atom) < 1e-9):.4g}, window mass PDE {jump:.5g} MC {p:.5g}")
+            print(f"node {k}, t={T}: un-fired {np.mean(np.abs(X - atom) < 1e-9):.4g}, "
+                  f"window mass PDE {jump:.5g} MC {p:.5g}")
             assert abs(jump - p) <= Z * math.sqrt(jump * (1 - jump) / n) + 1e-6, (k, T, jump, p)
 
 

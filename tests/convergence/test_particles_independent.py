@@ -437,7 +437,7 @@ def test_oracle_first_spike_law_matches_quadrature():
         none = np.mean(~np.isfinite(first[:, i]))
         assert abs(none - ST) < 4.42 * math.sqrt(ST * (1 - ST) / R), (i, none, ST)
         fired = first[np.isfinite(first[:, i]), i]
-        p = stats.kstest(fired, lambda t: np.array([(1 - S(v)) / (1 - ST) for v in np.atleast_1d(t)])).pvalue
+        p = stats.kstest(fired, lambda t, ST=ST: np.array([(1 - S(v)) / (1 - ST) for v in np.atleast_1d(t)])).pvalue
         assert p > ALPHA, (i, p)
 
 

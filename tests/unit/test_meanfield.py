@@ -16,8 +16,19 @@ import pytest
 
 from solvers.errors import InvalidArgumentError, SimulationError
 from solvers.graphons import constant, product, ring, skew, two_block
-from solvers.meanfield import (METHODS, SCHEMES, CohortKind, Dirac, Empirical, Gaussian, Histogram, LagrangianCounters,
-                               SchemeCounters, UpwindCounters, solve)
+from solvers.meanfield import (
+    METHODS,
+    SCHEMES,
+    CohortKind,
+    Dirac,
+    Empirical,
+    Gaussian,
+    Histogram,
+    LagrangianCounters,
+    SchemeCounters,
+    UpwindCounters,
+    solve,
+)
 from solvers.model import Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
 
 STD = NeuronModel.standard()

@@ -15,8 +15,7 @@ import scipy.sparse as sp
 
 from solvers.errors import InvalidArgumentError, SimulationError
 from solvers.graphons import ring, skew
-from solvers.model import (Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, ReLU,
-                           Sigmoid)
+from solvers.model import Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
 from solvers.particles import DenseOperator, SparseOperator, make_operator, simulate
 from solvers.particles._streams import root_key, stream_keys, uniforms
 

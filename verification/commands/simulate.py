@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--weights", metavar="FILE", help="weight matrix file (.npy, .npz, .csv, .mtx)")
     parser.add_argument("--N", type=int, help="number of neurons (with --kernel)")
     parser.add_argument("--t-end", type=float, default=10.0, help="horizon T (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0) of the dynamics; random kernels use its first "
-                        "SeedSequence child")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0, an int >= 0) of the dynamics; "
+                        "random kernels use its first SeedSequence child")
     parser.add_argument("--method", choices=METHODS, default="exact", help="exact (default) or clock")
     parser.add_argument("--dt", type=float, help="time step of the clock method (rule: dt * sup f <= 1)")
     parser.add_argument("--x0", type=float, default=0.0, help="initial potential of every neuron (default 0)")
