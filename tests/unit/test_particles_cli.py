@@ -88,13 +88,11 @@ def test_installed_cli_checks_the_seed_before_using_it(tmp_path):
     import subprocess
 
     exe = _installed_ifmf()
+    # the command, and a negative horizon that reached np.arange through --record-every (IndexError)
     for argv, flag in ([["--kernel", "ring", "--N", "100", "--seed", "-3"], "--seed"],
-                       [["--kernel", "w-random", "--N", "50", "--seed", "-1"], "--seed"],
                        [["--kernel", "ring", "--N", "50", "--t-end", "-1", "--record-every", "0.5"], "--t-end"]):
         proc = subprocess.run([exe, "simulate", *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr, proc.stderr
         assert f"argument '{flag}'" in proc.stderr and "Fix:" in proc.stderr, proc.stderr
-    ok = subprocess.run([exe, "simulate", "--kernel", "ring", "--N", "50", "--t-end", "1", "--seed", "3"],
-                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert ok.returncode == 0 and "spikes" in ok.stdout, ok.stderr
+        assert list(tmp_path.iterdir()) == []  # nothing written
