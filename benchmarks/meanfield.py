@@ -77,7 +77,7 @@ def main(argv=None) -> None:
         sol, wall = run("lagrangian", True, dt=dt)
         err = abs(sol.rate(T)[0] - rstar) / rstar
         _, wall_all = run("lagrangian", False, dt=dt) if (dt >= 0.0025 or not args.quick) else (None, np.nan)
-        rows.append(("lagrangian", f"dt={dt:g}", err, wall, wall_all, sol.counters["cohorts_max"]))
+        rows.append(("lagrangian", f"dt={dt:g}", err, wall, wall_all, sol.counters.cohorts_max))
 
     up_nx = [300, 600, 1200, 2400] if not args.quick else [300, 600, 1200]
     up = []
@@ -90,7 +90,7 @@ def main(argv=None) -> None:
             _, wall_all = run("upwind", False, **kw)
         else:
             wall_all = np.nan
-        rows.append(("upwind", f"n_x={nx} dt={kw['dt']:.3g}", err, wall, wall_all, sol.counters["max_courant"]))
+        rows.append(("upwind", f"n_x={nx} dt={kw['dt']:.3g}", err, wall, wall_all, sol.counters.max_courant))
         up.append((err, wall, wall_all))
 
     print()

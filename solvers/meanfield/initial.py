@@ -25,25 +25,15 @@ from scipy.special import ndtr, ndtri
 
 from solvers.errors import bad_argument
 from solvers.graphons import cell_index, labels
+from solvers.validation import check_int, check_vector
 
 __all__ = ["Dirac", "Gaussian", "Histogram", "Empirical", "InitialSpec", "as_initial"]
 
 
 def _per_node(name: str, value, n_xi: int) -> np.ndarray:
     """Broadcast a scalar or a length-``n_xi`` array to shape ``(n_xi,)`` (finite floats)."""
-    try:
-        v = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise bad_argument(name, value, "must be a real number or an array of reals",
-                           "pass a float or a 1-D array with one value per xi node") from None
-    if v.ndim == 0:
-        v = np.full(n_xi, float(v))
-    if v.ndim != 1 or v.shape[0] != n_xi:
-        raise bad_argument(name, value, f"must be a scalar or have length n_xi = {n_xi}",
-                           f"pass one value per xi node (shape ({n_xi},)) or a scalar")
-    if not np.all(np.isfinite(v)):
-        raise bad_argument(name, value, "must be finite", "remove NaN/inf entries")
-    return v
+    return check_vector(name, value, n_xi, broadcast_scalar=True,
+                        fix=f"pass a float or one value per xi node (shape ({n_xi},))")
 
 
 class InitialSpec:
@@ -119,8 +109,7 @@ class Gaussian(InitialSpec):
     atomic = False
 
     def __post_init__(self):
-        if isinstance(self.n_atoms, bool) or not isinstance(self.n_atoms, numbers.Integral) or self.n_atoms < 1:
-            raise bad_argument("n_atoms", self.n_atoms, "must be an integer >= 1", "pass e.g. n_atoms=64")
+        check_int("n_atoms", self.n_atoms, 1, "pass e.g. n_atoms=64")
 
     def _params(self, n_xi: int):
         m = _per_node("mean", self.mean, n_xi)
@@ -186,9 +175,7 @@ class Histogram(InitialSpec):
             raise bad_argument("weights", self.weights,
                                f"must be non-negative, finite, of shape ({e.size - 1},) or (n_xi, {e.size - 1}) "
                                "with a positive sum per node", "pass one mass per bin")
-        if isinstance(self.atoms_per_bin, bool) or not isinstance(self.atoms_per_bin, numbers.Integral) \
-                or self.atoms_per_bin < 1:
-            raise bad_argument("atoms_per_bin", self.atoms_per_bin, "must be an integer >= 1", "pass e.g. 8")
+        check_int("atoms_per_bin", self.atoms_per_bin, 1, "pass e.g. atoms_per_bin=8")
         e.setflags(write=False)
         w = w.copy()
         w.setflags(write=False)
@@ -249,7 +236,8 @@ class Empirical(InitialSpec):
         try:
             s = np.asarray(self.states, dtype=float)
         except (TypeError, ValueError):
-            raise bad_argument("states", self.states, "must be a 1-D array of reals", "pass a network state X") from None
+            raise bad_argument("states", self.states, "must be a 1-D array of reals",
+                               "pass a network state X") from None
         if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)):
             raise bad_argument("states", self.states, "must be a non-empty finite 1-D array",
                                "pass the membrane potentials X_1..X_N")

@@ -44,16 +44,16 @@ second order, and the AB2 / Heun input closes the loop with ``O(dt^2)`` errors i
 Cohort bookkeeping.  Cohorts live in ``(n_nodes, capacity)`` arrays, one column per cohort, all
 nodes sharing the column layout (every node gives birth every step).  Every ``prune_every`` steps
 the columns whose mass is below ``drop_tol`` on every node are dropped (``drop_tol = 1e-15`` by
-default); their mass is reported in ``counters["dropped_mass"]`` (per node, maximum over nodes) and,
+default); their mass is reported in ``counters.dropped_mass`` (per node, maximum over nodes) and,
 because the next birth is ``1 - sum(survivors)``, it is re-injected at ``x_r`` rather than lost.  In
 the same pass, disjoint pairs of neighbouring born cohorts (oldest first; the newest ``prune_every``
 excluded) are merged into their centre of mass when ``m1 m2 / (m1 + m2) (x1 - x2)^2 <= merge_tol`` on
 every node (default ``1e-14``): mass is conserved exactly and ``<psi, mu>`` moves by at most
-``sup|psi''| merge_tol / 2`` per merge; the sum of these costs is ``counters["merge_cost"]``.  Old
+``sup|psi''| merge_tol / 2`` per merge; the sum of these costs is ``counters.merge_cost``.  Old
 cohorts crowd at the fixed point of the drift with tiny masses, so merging them removes about a third
-of the columns for the standard neuron at a measured effect on ``r`` of ~1e-13.  Nodes with identical coupling rows and identical initial data have identical
-solutions; with ``merge_identical_nodes=True`` (default) they are computed once (exact; the number of
-distinct nodes is ``counters["distinct_nodes"]``).
+of the columns for the standard neuron at a measured effect on ``r`` of ~1e-13.  Nodes with identical
+coupling rows and identical initial data have identical solutions; with ``merge_identical_nodes=True``
+(default) they are computed once (exact; the number of distinct nodes is ``counters.distinct_nodes``).
 
 Hot loop (leaky drift with a named intensity family): three ``numba.njit`` passes per step with no
 transcendental call inside (carry / intensity and Hermite survival exponent / masses and sums), the
@@ -66,16 +66,29 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 
-from solvers.errors import SimulationError
+from solvers.errors import SimulationError, bad_argument
 from solvers.model import Leaky, NeuronModel
+from solvers.validation import check_choice, check_int, check_nonnegative
 
-from .base import CohortSnapshot, MeanFieldSolution, distinct_nodes
+from .base import (
+    SCHEMES,
+    CohortKind,
+    CohortSnapshot,
+    MeanFieldProblem,
+    MeanFieldSolution,
+    Scheme,
+    SchemeCounters,
+    TimeGrid,
+    distinct_nodes,
+)
 
-__all__ = ["solve_lagrangian"]
+__all__ = ["solve_lagrangian", "LagrangianScheme", "LagrangianCounters"]
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +345,7 @@ class _Cohorts:
         ``keep_young`` columns excluded) into one atom at their centre of mass when, on every node,
         ``cost = m_j m_{j+1} / (m_j + m_{j+1}) (x_j - x_{j+1})^2 <= merge_tol``.  For any ``psi`` the
         change of ``<psi, mu>`` is at most ``sup|psi''| cost / 2`` per merge; the sum of the costs
-        (maximum over nodes of each merge) is reported as ``counters["merge_cost"]``."""
+        (maximum over nodes of each merge) is reported as ``counters.merge_cost``."""
         n = self.n
         born = np.flatnonzero(self.group[:n] == 0)
         if born.size == 0:
@@ -365,10 +378,11 @@ class _Cohorts:
         self.merged += jo.size
         self.merge_cost += float(cost[ok].sum())
 
-    def snapshot(self, t: float, expand: np.ndarray) -> CohortSnapshot:
+    def snapshot(self, t: float, expand: np.ndarray, initial_kind: CohortKind) -> CohortSnapshot:
+        """The slice laws now; columns of group 0 are the born cohorts, the others the initial datum's."""
         n = self.n
         return CohortSnapshot(time=t, pos=self.pos[:, :n].copy(), mass=self.mass[:, :n].copy(),
-                              group=self.group[:n].copy(), node_of=expand.copy())
+                              born=self.group[:n] == 0, initial_kind=initial_kind, node_of=expand.copy())
 
 
 def _numpy_step(model: NeuronModel, st: _Cohorts, hbar: np.ndarray, dt: float, out: np.ndarray) -> None:
@@ -412,16 +426,17 @@ def _carry_half(b, x: np.ndarray, h: np.ndarray, dt: float) -> np.ndarray:
     return x + tau * (b(xm) + h)
 
 
-def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.ndarray, t_end: float,
-                     n_steps: int, spec, save_idx: np.ndarray, *, drop_tol: float, prune_every: int,
+def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.ndarray, grid: TimeGrid,
+                     spec, save_idx: np.ndarray, *, drop_tol: float, prune_every: int,
                      mass_tol: float, merge_identical_nodes: bool, merge_tol: float = 0.0,
                      survival_rule: str = "hermite") -> MeanFieldSolution:
     """Run the Lagrangian scheme (arguments already validated by :func:`solvers.meanfield.solve`)."""
     wall0 = time.perf_counter()
     n_xi = xi.size
-    dt = t_end / n_steps
+    n_steps, dt = grid.n_steps, grid.dt
     pos0, mass0 = spec.cohorts(n_xi)
     group0 = 1 if spec.atomic else 2
+    initial_kind = CohortKind.ATOM if spec.atomic else CohortKind.QUADRATURE
 
     rep, node_of, Kred = distinct_nodes(K, pos0, mass0, merge=merge_identical_nodes)
     n_nodes = rep.size
@@ -454,7 +469,7 @@ def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.
     snaps = []
     save_set = set(int(i) for i in save_idx)
     if 0 in save_set:
-        snaps.append(st.snapshot(0.0, node_of))
+        snaps.append(st.snapshot(0.0, node_of, initial_kind))
     out = np.empty((n_nodes, 5))
 
     def step(hbar):
@@ -496,29 +511,20 @@ def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.
         if not _all_ok(out, inputs[n + 1], st.mass, st.n - 1, mass_tol):
             _check(out, inputs[n + 1], st, t1, xi[rep], mass_tol)
         if n + 1 in save_set:
-            snaps.append(st.snapshot(t1, node_of))
+            snaps.append(st.snapshot(t1, node_of, initial_kind))
         if (n + 1) % prune_every == 0:
             st.prune(drop_tol)
             if merge_tol > 0:
                 st.merge(merge_tol, model.intensity, keep_young=prune_every)
 
-    counters = {
-        "steps": n_steps,
-        "dt": dt,
-        "cohorts_alive": st.n,
-        "cohorts_max": st.max_alive,
-        "cohorts_dropped": st.dropped,
-        "dropped_mass": float(np.max(st.dropped_mass)) if st.dropped else 0.0,
-        "cohorts_merged": st.merged,
-        "merge_cost": st.merge_cost,
-        "distinct_nodes": n_nodes,
-        "compiled": fast,
-        "survival_rule": survival_rule if fast else "simpson",
-        "wall_time": time.perf_counter() - wall0,
-    }
+    counters = LagrangianCounters(
+        steps=n_steps, dt=dt, dt_requested=grid.dt_requested, wall_time=time.perf_counter() - wall0,
+        distinct_nodes=n_nodes, cohorts_alive=st.n, cohorts_max=st.max_alive, cohorts_dropped=st.dropped,
+        dropped_mass=float(np.max(st.dropped_mass)) if st.dropped else 0.0, cohorts_merged=st.merged,
+        merge_cost=st.merge_cost, compiled=fast, survival_rule=survival_rule if fast else "simpson")
     logger.debug("lagrangian solve: %s", counters)
     return MeanFieldSolution(
-        method=SCHEME, order=ORDER, xi=xi, t=np.linspace(0.0, t_end, n_steps + 1),
+        method=SCHEME, order=ORDER, xi=xi, t=grid.times,
         rates=rates[:, node_of], inputs=inputs[:, node_of], masses=masses[:, node_of],
         means=means[:, node_of], second_moments=m2s[:, node_of], snapshots=tuple(snaps),
         counters=counters, quadrature=quadrature)
@@ -544,3 +550,72 @@ def _check(out: np.ndarray, h: np.ndarray, st: _Cohorts, t: float, xi_nodes: np.
         k = int(np.argmax(err))
         raise SimulationError(f"{SCHEME}: slice mass {out[k, 1]!r} differs from 1 by more than {mass_tol:g} "
                               f"at t = {t:.6g}, xi = {xi_nodes[k]:.6g}")
+
+
+# ------------------------------------------------------------------------------ registry entry
+@dataclass(frozen=True)
+class LagrangianCounters(SchemeCounters):
+    """Counters of the Lagrangian scheme.
+
+    Attributes
+    ----------
+    cohorts_alive, cohorts_max : int
+        Columns (cohorts) at the end and at the largest.
+    cohorts_dropped : int
+        Columns dropped because their mass was below ``drop_tol`` on every node.
+    dropped_mass : float
+        Their total mass (maximum over nodes), re-injected at ``x_r`` by the next birth.
+    cohorts_merged : int
+        Merges of neighbouring born cohorts (``merge_tol``).
+    merge_cost : float
+        Sum of the weak-error costs ``m1 m2 / (m1 + m2) (x1 - x2)^2`` of the merges.
+    compiled : bool
+        Whether the compiled (numba) step ran (leaky drift and a named intensity family).
+    survival_rule : {"hermite", "simpson"}
+        The survival quadrature actually used.
+    """
+
+    cohorts_alive: int
+    cohorts_max: int
+    cohorts_dropped: int
+    dropped_mass: float
+    cohorts_merged: int
+    merge_cost: float
+    compiled: bool
+    survival_rule: str
+
+
+@SCHEMES.register
+class LagrangianScheme(Scheme):
+    """Registry entry of the Lagrangian scheme (contract: :class:`solvers.meanfield.base.Scheme`).
+
+    Options: ``drop_tol`` (in ``[0, 1e-6)``, default 1e-15), ``prune_every`` (steps between pruning and
+    merging passes, ``>= 1``, default 16), ``merge_tol`` (in ``[0, 1e-6)``, default 1e-14; 0: never
+    merge), ``survival_rule`` (``"hermite"``, default, or ``"simpson"``).  Default ``dt``: 0.01.
+    """
+
+    name = SCHEME
+    order = ORDER
+    summary = "cohorts along characteristics, exact mass conservation (reference)"
+    options = {"drop_tol": 1e-15, "prune_every": 16, "merge_tol": 1e-14, "survival_rule": "hermite"}
+
+    def check_options(self, problem: MeanFieldProblem, options: dict[str, Any]) -> dict[str, Any]:
+        drop_tol = check_nonnegative("drop_tol", options["drop_tol"], "pass e.g. drop_tol=1e-15")
+        if not drop_tol < 1e-6:
+            raise bad_argument("drop_tol", drop_tol, "must be in [0, 1e-6)", "pass e.g. drop_tol=1e-15")
+        fix = "pass e.g. merge_tol=1e-14 (0: no merging)"
+        merge_tol = check_nonnegative("merge_tol", options["merge_tol"], fix)
+        if not merge_tol < 1e-6:
+            raise bad_argument("merge_tol", merge_tol, "must be in [0, 1e-6)", fix)
+        return {"drop_tol": drop_tol, "merge_tol": merge_tol,
+                "prune_every": check_int("prune_every", options["prune_every"], 1, "pass e.g. prune_every=16"),
+                "survival_rule": check_choice("survival_rule", options["survival_rule"], ("hermite", "simpson"),
+                                              "pass survival_rule='hermite' (default)")}
+
+    def default_dt(self) -> float:
+        return 0.01
+
+    def run(self, grid: TimeGrid, save_idx: np.ndarray) -> MeanFieldSolution:
+        p = self.problem
+        return solve_lagrangian(p.model, p.K, p.quadrature, p.xi, grid, p.initial, save_idx, mass_tol=p.mass_tol,
+                                merge_identical_nodes=p.merge_identical_nodes, **self.opts)

@@ -6,7 +6,7 @@ in its own module: :mod:`solvers.particles.exact`, :mod:`solvers.particles.clock
 """
 from solvers.particles.api import METHODS, PATHS, simulate
 from solvers.particles.operators import DenseOperator, SparseOperator, SynapticOperator, make_operator
-from solvers.particles.result import PopulationRate, SimulationResult
+from solvers.particles.result import PopulationRate, SimulationInfo, SimulationResult
 
-__all__ = ["simulate", "SimulationResult", "PopulationRate", "SynapticOperator", "DenseOperator",
+__all__ = ["simulate", "SimulationResult", "SimulationInfo", "PopulationRate", "SynapticOperator", "DenseOperator",
            "SparseOperator", "make_operator", "METHODS", "PATHS"]

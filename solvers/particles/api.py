@@ -1,15 +1,15 @@
 """Entry point :func:`simulate`: validation, dispatch to the compiled or Python loops, errors."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
-import numbers
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 
-from solvers._random import as_seed_sequence
 from solvers.errors import SimulationError, bad_argument
 from solvers.model import NeuronModel
 from solvers.particles import clock as _clock
@@ -17,7 +17,16 @@ from solvers.particles import exact as _exact
 from solvers.particles._families import intensity_args
 from solvers.particles._streams import root_key, stream_keys
 from solvers.particles.operators import make_operator
-from solvers.particles.result import SimulationResult
+from solvers.particles.result import SimulationInfo, SimulationResult
+from solvers.validation import (
+    check_choice,
+    check_instance,
+    check_int,
+    check_positive,
+    check_seed,
+    check_times,
+    check_vector,
+)
 
 __all__ = ["simulate", "METHODS", "PATHS"]
 
@@ -27,49 +36,27 @@ METHODS = ("exact", "clock")
 PATHS = ("auto", "compiled", "python")
 
 
-def _positive_float(name: str, value: Any, fix: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise bad_argument(name, value, "must be a real number", fix)
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise bad_argument(name, value, "must be finite and > 0", fix)
-    return v
+class _Missing:
+    """Marker of an argument that was not given (``None`` is a value the checks must see)."""
+
+    def __repr__(self) -> str:
+        return "<not given>"
 
 
-def _check_x0(x0: Any, N: int) -> np.ndarray:
-    try:
-        a = np.asarray(x0, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise bad_argument("x0", x0, "must be a real scalar or an array of length N",
-                           f"pass a float or an array of shape ({N},)") from None
-    if a.ndim == 0:
-        a = np.full(N, float(a))
-    if a.shape != (N,):
-        raise bad_argument("x0", f"array of shape {a.shape}", f"must be a scalar or have shape ({N},) "
-                           f"to match the {N} x {N} weights", f"pass an array of length {N}")
-    if not np.all(np.isfinite(a)):
-        i = int(np.flatnonzero(~np.isfinite(a))[0])
-        raise bad_argument("x0", f"array with x0[{i}] = {a[i]}", "must be finite", "remove NaN/inf")
-    return np.ascontiguousarray(a)
+_MISSING: Any = _Missing()
 
 
-def _check_record_times(record_times: Any, t_end: float) -> np.ndarray:
-    if record_times is None:
-        return np.array([t_end])
-    try:
-        r = np.atleast_1d(np.asarray(record_times, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise bad_argument("record_times", record_times, "must be real numbers",
-                           "pass a sorted array of times in [0, t_end]") from None
-    if r.ndim != 1:
-        raise bad_argument("record_times", f"array of shape {r.shape}", "must be 1-D", "pass a flat array")
-    if r.size and not (np.all(np.isfinite(r)) and r[0] >= 0 and r[-1] <= t_end):
-        raise bad_argument("record_times", record_times, f"must lie in [0, t_end = {t_end}]",
-                           "drop the times outside the simulated window")
-    if np.any(np.diff(r) < 0):
-        raise bad_argument("record_times", record_times, "must be sorted (non-decreasing)",
-                           "pass np.sort(record_times)")
-    return np.ascontiguousarray(r)
+def _renamed(new_name: str, new: Any, old_name: str, old: Any, new_default: Any) -> tuple[Any, str]:
+    """The value of an argument renamed in 0.2 (``x0`` -> ``initial``, ``record_times`` -> ``save_times``):
+    the old keyword still works for one release, with a DeprecationWarning."""
+    if old is _MISSING:
+        return new, new_name
+    if new is not new_default:
+        raise bad_argument(old_name, old, f"is the deprecated name of {new_name!r} and both were given",
+                           f"pass only {new_name}=")
+    warnings.warn(f"simulate({old_name}=...) is deprecated and will be removed in the next release; "
+                  f"use {new_name}=...", DeprecationWarning, stacklevel=3)
+    return old, old_name
 
 
 def _check_stream_ids(stream_ids: Any, N: int) -> np.ndarray:
@@ -111,9 +98,10 @@ def _raise_status(out: _exact.LoopOutput, method: str, model: NeuronModel) -> No
         raise SimulationError(f"{scheme}: unknown loop status {out.status}")
 
 
-def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any, method: str = "exact",
-             dt: float | None = None, record_times: Any = None, *, stream_ids: Any = None,
-             max_spikes: int = 10**8, ode_step: float = 1e-2, path: str = "auto") -> SimulationResult:
+def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MISSING, seed: Any = _MISSING, *,
+             method: str = "exact", dt: float | None = None, save_times: Any = None, stream_ids: Any = None,
+             max_spikes: int = 10**8, ode_step: float = 1e-2, path: str = "auto", x0: Any = _MISSING,
+             record_times: Any = _MISSING) -> SimulationResult:
     """Simulate the network of SPEC section 1 on ``[0, t_end]``.
 
     Between events ``dX_i/dt = b(X_i)``; neuron ``j`` fires at intensity ``f(X_j(t-))``; at a firing
@@ -130,26 +118,27 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
         matrices are used in CSC format.
     t_end : float
         Horizon, ``> 0``.
-    x0 : float or ndarray (N,)
-        Initial potentials (copied, never modified).
+    initial : float or ndarray (N,)
+        Initial potentials (copied, never modified); required.  (``x0=`` is its deprecated name.)
     seed : int or numpy.random.SeedSequence
-        Root of all random streams (``SeedSequence(seed).generate_state``).
-    method : {"exact", "clock"}
+        Root of all random streams (``SeedSequence(seed).generate_state``); required, never defaulted.
+    method : {"exact", "clock"}, keyword
         ``"exact"``: event-driven thinning, exact in law (see :mod:`solvers.particles.exact`): for
         the leaky drift the potentials are exact up to rounding; for other drifts the flow is RK4
         with steps ``<= ode_step`` (order 4).  ``"clock"``: time step ``dt``, weak order 1 (see
         :mod:`solvers.particles.clock`).
-    dt : float, optional
+    dt : float, optional, keyword
         Clock step (required for ``"clock"``, must be ``None`` for ``"exact"``); rule
         ``dt <= t_end`` and ``dt * sup f <= 1``.
-    record_times : array_like (R,), optional
-        Sorted times in ``[0, t_end]`` at which ``X`` is recorded; default ``[t_end]``.
+    save_times : array_like (R,), optional, keyword
+        Sorted times in ``[0, t_end]`` at which ``X`` is saved; default ``[t_end]``.  (``record_times=``
+        is its deprecated name.)
     stream_ids : array_like of int (N,), keyword, optional
         Random stream of each neuron (default ``arange(N)``); must be distinct.  Every random number
         of neuron ``i`` is a function of ``(seed, stream_ids[i], counter)`` only, and events are
         ordered by ``(time, stream_id)``.  Hence relabelling is exactly equivariant: for a
-        permutation ``s``, ``simulate(model, W[s][:, s], t_end, x0[s], seed, stream_ids=s)`` gives
-        the spikes of ``simulate(model, W, t_end, x0, seed)`` with neuron ``s[k]`` renamed ``k``
+        permutation ``s``, ``simulate(model, W[s][:, s], t_end, x[s], seed, stream_ids=s)`` gives
+        the spikes of ``simulate(model, W, t_end, x, seed)`` with neuron ``s[k]`` renamed ``k``
         (identical times, bit for bit, with ``method="exact"``; the clock method is equivariant up
         to the rounding of the order in which simultaneous kicks are summed).
     max_spikes : int, keyword
@@ -165,7 +154,8 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
     Returns
     -------
     SimulationResult
-        Spikes (sorted by time), states at ``record_times`` (shape ``(R, N)``), counters.
+        Spikes (sorted by time), states at ``save_times`` (shape ``(R, N)``), counters and a typed
+        :class:`SimulationInfo`.
 
     Raises
     ------
@@ -175,23 +165,28 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
         Negative intensity, intensity above its dominating bound, non-finite state, too many spikes,
         or ``dt * f > 1`` in the clock scheme met during the run; no partial result is returned.
     """
-    if not isinstance(model, NeuronModel):
-        raise bad_argument("model", model, "must be a solvers.model.NeuronModel",
-                           "pass NeuronModel.standard() or NeuronModel(drift=..., intensity=...)")
-    if not isinstance(method, str) or method not in METHODS:
-        raise bad_argument("method", method, "unknown simulation method", f"use one of {list(METHODS)}")
-    if not isinstance(path, str) or path not in PATHS:
-        raise bad_argument("path", path, "unknown execution path", f"use one of {list(PATHS)}")
+    initial, initial_name = _renamed("initial", initial, "x0", x0, _MISSING)
+    save_times, times_name = _renamed("save_times", save_times, "record_times", record_times, None)
+    check_instance("model", model, NeuronModel,
+                   "pass NeuronModel.standard() or NeuronModel(drift=..., intensity=...)")
+    method = check_choice("method", method, METHODS)
+    path = check_choice("path", path, PATHS)
+    if initial is _MISSING:
+        raise bad_argument("initial", None, "is required (the initial potentials)",
+                           "pass e.g. simulate(model, W, t_end, 0.0, seed)")
+    if seed is _MISSING:
+        raise bad_argument("seed", None, "is required (never defaulted: every run is reproducible from it)",
+                           "pass e.g. seed=1")
+    seed_seq = check_seed(seed)
     op = make_operator(weights, "weights")
     N = op.N
-    t_end = _positive_float("t_end", t_end, "pass a positive finite horizon, e.g. t_end=10.0")
-    x0a = _check_x0(x0, N)
-    seed_seq = as_seed_sequence(seed)
-    rec = _check_record_times(record_times, t_end)
+    t_end = check_positive("t_end", t_end, "pass a positive finite horizon, e.g. t_end=10.0")
+    x0a = check_vector(initial_name, initial, N, broadcast_scalar=True, what="potentials",
+                       fix=f"pass a float or an array of shape ({N},) matching the {N} x {N} weights")
+    rec = check_times(times_name, save_times, t_end, default=[t_end])
     sids = _check_stream_ids(stream_ids, N)
-    if isinstance(max_spikes, bool) or not isinstance(max_spikes, numbers.Integral) or max_spikes < 0:
-        raise bad_argument("max_spikes", max_spikes, "must be an int >= 0", "pass e.g. 10**8")
-    ode_step = _positive_float("ode_step", ode_step, "pass e.g. ode_step=1e-2")
+    max_spikes = check_int("max_spikes", max_spikes, 0, "pass e.g. max_spikes=10**8")
+    ode_step = check_positive("ode_step", ode_step, "pass e.g. ode_step=1e-2")
     drift, intensity = model.drift, model.intensity
     fsup = float(intensity.sup)
     fam = intensity_args(intensity)
@@ -202,7 +197,7 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
     use_compiled = compiled_ok and path != "python"
     root = root_key(seed_seq)
     keys = stream_keys(sids, root)
-    info = {"operator": type(op).__name__, "dtype": str(op.dtype), "stream_ids": stream_ids is not None}
+    info = SimulationInfo(operator=type(op).__name__, dtype=str(op.dtype), stream_ids_given=stream_ids is not None)
 
     if method == "exact":
         if dt is not None:
@@ -216,7 +211,7 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
                                "exact thinning needs a dominating rate: a bounded intensity (finite sup), "
                                "or a non-decreasing one with the leaky drift",
                                "give CustomIntensity(bound=...) or increasing=True, or use method='clock'")
-        info["bound"] = "local" if local else f"global {fsup}"
+        info = dataclasses.replace(info, bound="local" if local else "global", bound_value=None if local else fsup)
         if use_compiled:  # compile or load the loop for these types outside the timed region
             tiny = op.tiny()
             _exact.run_exact_leaky(tiny, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
@@ -237,7 +232,7 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
     else:
         if dt is None:
             raise bad_argument("dt", dt, "method='clock' needs a time step", "pass e.g. dt=1e-3")
-        dt_used = _positive_float("dt", dt, "pass a small positive step, e.g. dt=1e-3")
+        dt_used = check_positive("dt", dt, "pass a small positive step, e.g. dt=1e-3")
         if dt_used > t_end:
             raise bad_argument("dt", dt, f"must be <= t_end = {t_end}", "pass a smaller step")
         if math.isfinite(fsup) and dt_used * fsup > 1.0:
@@ -258,7 +253,7 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, x0: Any, seed: Any,
                                           record_times=rec, max_spikes=int(max_spikes), ode_step=ode_step)
         wall = time.perf_counter() - t0
     _raise_status(out, method, model)
-    res = SimulationResult(spike_times=out.spike_times, spike_neurons=out.spike_neurons, record_times=rec,
+    res = SimulationResult(spike_times=out.spike_times, spike_neurons=out.spike_neurons, save_times=rec,
                            states=out.states, t_end=t_end, N=N, n_candidates=int(out.n_candidates),
                            n_spikes=int(out.spike_times.shape[0]), wall_time=wall, seed=seed, method=method,
                            dt=dt_used, path="compiled" if use_compiled else "python",

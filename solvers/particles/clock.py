@@ -26,8 +26,15 @@ import math
 
 import numpy as np
 
-from solvers.particles._kernels import (ABOVE_BOUND, NEGATIVE_INTENSITY, NOT_FINITE, OK, TOO_MANY_SPIKES,
-                                        _clock_leaky_loop, uniforms)
+from solvers.particles._kernels import (
+    ABOVE_BOUND,
+    NEGATIVE_INTENSITY,
+    NOT_FINITE,
+    OK,
+    TOO_MANY_SPIKES,
+    _clock_leaky_loop,
+    uniforms,
+)
 from solvers.particles.exact import LoopOutput, make_flow
 
 __all__ = ["run_clock_leaky", "run_clock_python", "step_grid"]

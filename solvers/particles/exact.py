@@ -50,9 +50,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solvers.particles._kernels import (ABOVE_BOUND, BOUND_SLACK, NEGATIVE_INTENSITY, NOT_FINITE, OK,
-                                        REBASE_AFTER, TOO_MANY_SPIKES, _exact_leaky_loop, _next_time,
-                                        uniform)
+from solvers.particles._kernels import (
+    ABOVE_BOUND,
+    BOUND_SLACK,
+    NEGATIVE_INTENSITY,
+    NOT_FINITE,
+    OK,
+    REBASE_AFTER,
+    TOO_MANY_SPIKES,
+    _exact_leaky_loop,
+    _next_time,
+    uniform,
+)
 
 __all__ = ["LoopOutput", "run_exact_leaky", "run_exact_python", "make_flow", "REBASE_AFTER"]
 

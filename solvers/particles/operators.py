@@ -59,7 +59,7 @@ class SynapticOperator:
         """Column ``j`` as a dense float64 vector (for tests and the reference loop)."""
         raise NotImplementedError
 
-    def tiny(self) -> "SynapticOperator":
+    def tiny(self) -> SynapticOperator:
         """A small zero operator of the same kind, dtypes and array layouts (compiles / loads the loops
         untimed).  Its size is ``tiny().N`` (the warm-up passes states of that length)."""
         raise NotImplementedError
@@ -97,7 +97,7 @@ class DenseOperator(SynapticOperator):
     def column(self, j: int) -> np.ndarray:
         return self.W[:, j].astype(np.float64)
 
-    def tiny(self) -> "DenseOperator":
+    def tiny(self) -> DenseOperator:
         # 2 x 2, not 1 x 1: numba types a 1 x 1 array as C-contiguous (both flags are set), which is a
         # different signature from the F-ordered weights and left the real compile in the timed region.
         n = min(2, self.N)
@@ -130,7 +130,7 @@ class SparseOperator(SynapticOperator):
         W = self.W
         return (self.tag, self._empty_dense, W.data, W.indices, W.indptr)
 
-    def tiny(self) -> "SparseOperator":
+    def tiny(self) -> SparseOperator:
         W = sp.csc_matrix((np.zeros(1, dtype=self.dtype), np.zeros(1, dtype=self.W.indices.dtype),
                            np.array([0, 1], dtype=self.W.indptr.dtype)), shape=(1, 1))
         return SparseOperator(W)

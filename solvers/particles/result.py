@@ -1,15 +1,50 @@
-"""The result of a network simulation."""
+"""The result of a network simulation: spikes, states at the save times, typed counters."""
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from solvers.errors import bad_argument
+from solvers.validation import check_nonnegative, check_positive
 
-__all__ = ["SimulationResult", "PopulationRate"]
+__all__ = ["SimulationResult", "SimulationInfo", "PopulationRate"]
+
+
+@dataclass(frozen=True)
+class SimulationInfo:
+    """How a run was made (typed; replaces the string-keyed ``info`` dict of earlier versions).
+
+    Attributes
+    ----------
+    operator : str
+        Class name of the synaptic operator (``"DenseOperator"``, ``"SparseOperator"``, ...).
+    dtype : str
+        Storage dtype of the weights (``"float64"`` or ``"float32"``; the state is always float64).
+    stream_ids_given : bool
+        Whether the caller gave ``stream_ids`` (else neuron ``i`` used stream ``i``).
+    bound : {"global", "local"} or None
+        Dominating rate of the exact thinning: ``"global"`` (``L = sup f``, bounded intensity) or
+        ``"local"`` (recomputed per neuron, unbounded non-decreasing intensity); ``None`` for the clock
+        scheme, which needs no bound.
+    bound_value : float or None
+        ``sup f`` when ``bound == "global"``, else ``None``.
+    """
+
+    operator: str
+    dtype: str
+    stream_ids_given: bool = False
+    bound: str | None = None
+    bound_value: float | None = None
+
+    def describe_bound(self) -> str:
+        """``"global 10"``, ``"local"`` or ``"none"`` (for summaries)."""
+        if self.bound == "global":
+            return f"global {self.bound_value:g}"
+        return self.bound or "none"
 
 
 class PopulationRate(NamedTuple):
@@ -36,10 +71,10 @@ class SimulationResult:
         for ``"clock"``, where neurons are then in increasing index order).
     spike_neurons : ndarray of int64, shape (n_spikes,)
         Index (0-based) of the neuron that fired.
-    record_times : ndarray, shape (R,)
-        Times at which the state was recorded.
+    save_times : ndarray, shape (R,)
+        Times at which the state was saved (``record_times`` is a deprecated alias).
     states : ndarray, shape (R, N)
-        ``X(record_times[r])`` (right-continuous: a spike at exactly a record time is included).
+        ``X(save_times[r])`` (right-continuous: a spike at exactly a save time is included).
     t_end, N : float, int
         Horizon and network size.
     n_candidates : int
@@ -58,13 +93,13 @@ class SimulationResult:
         ``"compiled"`` or ``"python"`` (custom callables).
     n_rebases : int
         Integrating-factor rebases (exact leaky path).
-    info : dict
-        Further details (dominating-bound kind, operator, dtype, stream ids given or not).
+    info : SimulationInfo
+        Operator, weight dtype, stream ids given or not, dominating-bound kind.
     """
 
     spike_times: np.ndarray
     spike_neurons: np.ndarray
-    record_times: np.ndarray
+    save_times: np.ndarray
     states: np.ndarray
     t_end: float
     N: int
@@ -76,7 +111,14 @@ class SimulationResult:
     dt: float | None = None
     path: str = "compiled"
     n_rebases: int = 0
-    info: dict = field(default_factory=dict)
+    info: SimulationInfo = field(default_factory=lambda: SimulationInfo(operator="", dtype=""))
+
+    @property
+    def record_times(self) -> np.ndarray:
+        """Deprecated alias of :attr:`save_times` (one name per idea: ``solve`` uses ``save_times``)."""
+        warnings.warn("SimulationResult.record_times is deprecated; use save_times", DeprecationWarning,
+                      stacklevel=2)
+        return self.save_times
 
     @property
     def acceptance_ratio(self) -> float:
@@ -99,13 +141,9 @@ class SimulationResult:
     def population_rate(self, bin_width: float, *, t_start: float = 0.0) -> PopulationRate:
         """Population rate in bins of width ``bin_width`` from ``t_start`` to ``t_end`` (the last
         bin is shorter if ``bin_width`` does not divide the window; the last bin includes ``t_end``)."""
-        try:
-            bw = float(bin_width)
-        except (TypeError, ValueError):
-            bw = math.nan
-        if not (bw > 0 and math.isfinite(bw)):
-            raise bad_argument("bin_width", bin_width, "must be a finite number > 0", "pass e.g. 0.1")
-        if not 0 <= t_start < self.t_end:
+        bw = check_positive("bin_width", bin_width, "pass e.g. bin_width=0.1")
+        t_start = check_nonnegative("t_start", t_start, "pass t_start=0")
+        if not t_start < self.t_end:
             raise bad_argument("t_start", t_start, f"must be in [0, t_end = {self.t_end})", "pass 0")
         n = max(1, int(math.ceil((self.t_end - t_start) / bw - 1e-9)))
         edges = t_start + np.arange(n + 1) * bw

@@ -512,7 +512,8 @@ def test_skew_coupled_rate_and_law_equal_those_of_a_neuron_driven_by_the_pde_inp
             assert dev <= eps + allow, f"node {k}, t={T}: sup|F_pde - F_mc| = {dev:.4g} > {eps:.4g} + {allow:.3g}"
             jump = float(fine.cdf(T, [atom + 2e-3])[k, 0] - fine.cdf(T, [atom - 2e-3])[k, 0])
             p = float(np.mean(np.abs(X - atom) <= 2e-3))  # same window in the Monte Carlo
-            print(f"node {k}, t={T}: un-fired {np.mean(np.abs(X - atom) < 1e-9):.4g}, window mass PDE {jump:.5g} MC {p:.5g}")
+            print(f"node {k}, t={T}: un-fired {np.mean(np.abs(X - atom) < 1e-9):.4g}, "
+                  f"window mass PDE {jump:.5g} MC {p:.5g}")
             assert abs(jump - p) <= Z * math.sqrt(jump * (1 - jump) / n) + 1e-6, (k, T, jump, p)
 
 
@@ -525,7 +526,7 @@ def test_long_coupled_run_with_pruning_and_merging_matches_driven_neuron():
     init = Gaussian(0.5, 0.3, n_atoms=M)
     sol = solve(STD, constant(1.0), 6.0, init, n_xi=1, dt=0.01, save_times=times)
     fine = solve(STD, constant(1.0), 6.0, init, n_xi=1, dt=0.005, save_times=times)
-    assert fine.counters["cohorts_merged"] > 100 and fine.counters["cohorts_dropped"] > 10, fine.counters
+    assert fine.counters.cohorts_merged > 100 and fine.counters.cohorts_dropped > 10, fine.counters
     rng = _rng(606)
     flow = _driven_leaky_flow(fine.t, fine.inputs[:, 0])
     states = thinning(0.5 + 0.3 * rng.standard_normal(n), times, rng, flow, f_std, LAM, timed=True)
@@ -619,7 +620,7 @@ def test_numpy_path_with_reset_and_ring_coupling_matches_driven_neuron():
     init = Gaussian(means, 0.2, n_atoms=M)
     sol = solve(model, ring(), times[-1], init, n_xi=2, dt=0.01, save_times=times)
     fine = solve(model, ring(), times[-1], init, n_xi=2, dt=0.005, save_times=times)
-    assert fine.counters["compiled"] is False
+    assert fine.counters.compiled is False
     eps = dkw_eps(n)
     x = np.linspace(-1.0, 3.5, 900)
     for k in range(2):

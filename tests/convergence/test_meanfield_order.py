@@ -86,12 +86,12 @@ def test_lagrangian_mass_conserved_over_T30():
     """Mass 1 to 1e-12 on every node and every step up to T = 30 (ring kernel, xi-dependent data)."""
     sol = solve(STD, ring(), 30.0, Dirac(np.linspace(0.0, 1.5, 16)), dt=0.01, n_xi=16,
                 save_times=np.linspace(0.0, 30.0, 7))
-    assert sol.counters["distinct_nodes"] == 16
+    assert sol.counters.distinct_nodes == 16
     err = np.max(np.abs(sol.masses - 1.0))
     # independent of the running sums: add up the stored cohort masses (all must be >= 0)
     snap_err = max(np.max(np.abs(s.mass.sum(axis=1) - 1.0)) for s in sol.snapshots)
     assert min(s.mass.min() for s in sol.snapshots) >= 0.0
     print(f"max |mass - 1| over T = 30: steps {err:.3g}, snapshots {snap_err:.3g}; "
-          f"dropped mass (re-injected) {sol.counters['dropped_mass']:.3g}")
+          f"dropped mass (re-injected) {sol.counters.dropped_mass:.3g}")
     assert err < 1e-12 and snap_err < 1e-12
-    assert sol.counters["dropped_mass"] < 1e-10
+    assert sol.counters.dropped_mass < 1e-10

@@ -1,16 +1,16 @@
 """Spatial dynamics: xi-dependent transients, and Lagrangian vs upwind agreement on r(t, xi).
 
-Initial data ``X(0, xi) = 0`` for ``xi < 1/2`` and ``1.2`` above (a Dirac per node; SPEC V2's example), standard neuron, ``n_xi = 16`` (aligned with
-the blocks of ``two-block``), ``t`` in ``[0, 5]``.  The upwind scheme's own error is measured by its
-refinement: for a first-order scheme ``|r_dx - r_{dx/2}|`` estimates the error of ``r_{dx/2}``.  The
-Lagrangian solution (error ``~1e-3`` at ``dt = 0.005`` in the sharp initial transient of the Dirac
-data, checked by halving ``dt``; 50x below upwind's) must lie within ``3x`` that estimate of the fine
-upwind solution (the ratio is 1 for an exactly first-order error; measured 1.3-1.6 because the
-smeared Dirac makes upwind's early convergence slower than first order), and the distance between
-the schemes must shrink under upwind refinement.  The transient is xi-dependent: the spread of ``r``
-over ``xi`` on ``t in [0.25, 5]`` is asserted far above the solvers' errors, and the kernel shapes it:
-the solution differs from the one with the constant kernel of the same mean degree by far more than
-the Lagrangian error.
+Initial data ``X(0, xi) = 0`` for ``xi < 1/2`` and ``1.2`` above (a Dirac per node; SPEC V2's example),
+standard neuron, ``n_xi = 16`` (aligned with the blocks of ``two-block``), ``t`` in ``[0, 5]``.  The
+upwind scheme's own error is measured by its refinement: for a first-order scheme ``|r_dx - r_{dx/2}|``
+estimates the error of ``r_{dx/2}``.  The Lagrangian solution (error ``~1e-3`` at ``dt = 0.005`` in the
+sharp initial transient of the Dirac data, checked by halving ``dt``; 50x below upwind's) must lie
+within ``3x`` that estimate of the fine upwind solution (the ratio is 1 for an exactly first-order
+error; measured 1.3-1.6 because the smeared Dirac makes upwind's early convergence slower than first
+order), and the distance between the schemes must shrink under upwind refinement.  The transient is
+xi-dependent: the spread of ``r`` over ``xi`` on ``t in [0.25, 5]`` is asserted far above the solvers'
+errors, and the kernel shapes it: the solution differs from the one with the constant kernel of the same
+mean degree by far more than the Lagrangian error.
 """
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ def test_xi_dependent_transient_and_scheme_agreement(kernel):
     flat = solve(STD, constant(mean_degree), T, init, dt=0.005, n_xi=N_XI).rate(tt)
     kernel_effect = np.max(np.abs(lag - flat))
     spread = np.max(lag[late].max(axis=1) - lag[late].min(axis=1))
-    print(f"{kernel.name}: spread over xi {spread:.3f}, kernel effect {kernel_effect:.3f}, lagrangian self-error {lag_err:.2e}, "
-          f"upwind error estimate {up_err:.3e}, |lagrangian - upwind| {diff:.3e} (ratio {diff / up_err:.2f}); coarse distance {diff_coarse:.3e}")
+    print(f"{kernel.name}: spread over xi {spread:.3f}, kernel effect {kernel_effect:.3f}, "
+          f"lagrangian self-error {lag_err:.2e}, upwind error estimate {up_err:.3e}, "
+          f"|lagrangian - upwind| {diff:.3e} (ratio {diff / up_err:.2f}); coarse distance {diff_coarse:.3e}")
     assert spread > 5 * up_err and spread > 100 * lag_err  # genuine xi dependence
     assert kernel_effect > 100 * lag_err
     assert lag_err < 0.05 * up_err                      # the Lagrangian solution is the reference here

@@ -61,7 +61,7 @@ def test_constant_intensity_mean_matches_closed_form_per_xi_bin():
     dev = np.empty((S, len(times), 10))
     dev_wrong = np.empty_like(dev)
     for s in range(S):
-        X = simulate(model, W, times[-1], x0, seed=1000 + s, record_times=times).states
+        X = simulate(model, W, times[-1], x0, seed=1000 + s, save_times=times).states
         for b in range(10):
             dev[s, :, b] = (X - exact)[:, bins == b].mean(axis=1)
             dev_wrong[s, :, b] = (X - wrong)[:, bins == b].mean(axis=1)
@@ -78,7 +78,7 @@ def test_constant_intensity_mean_matches_closed_form_per_xi_bin():
 def test_zero_weights_law_with_atom():
     N, lam, I0, xr, x0, t = 4000, 1.2, 1.5, 0.0, 2.5, 1.0
     model = NeuronModel(Leaky(I0), Constant(lam), reset=xr)
-    X = simulate(model, np.zeros((N, N), order="F"), t, x0, seed=77, record_times=[t]).states[0]
+    X = simulate(model, np.zeros((N, N), order="F"), t, x0, seed=77, save_times=[t]).states[0]
     atom = I0 + (x0 - I0) * math.exp(-t)
     p_atom = math.exp(-lam * t)
     on_atom = np.abs(X - atom) < 1e-9

@@ -37,7 +37,7 @@ The oracle is itself checked against closed forms (constant-intensity mean of SP
 interactions; first-spike survival for ``W = 0`` by quadrature).  The clock scheme is checked against
 the same oracle: resolved bias at ``dt = 0.05``, agreement at ``dt = 0.002``.
 
-Also checked, without randomness in the reference: the states at ``record_times`` equal the replay of
+Also checked, without randomness in the reference: the states at ``save_times`` equal the replay of
 the returned spike train through the exact leaky flow (written here), including record times that
 coincide with spikes (right-continuity), runs longer than the integrating-factor rebase horizon,
 sparse and float32 weights; ``population_rate`` equals an independent ``np.histogram`` of the spikes
@@ -437,19 +437,19 @@ def test_oracle_first_spike_law_matches_quadrature():
         none = np.mean(~np.isfinite(first[:, i]))
         assert abs(none - ST) < 4.42 * math.sqrt(ST * (1 - ST) / R), (i, none, ST)
         fired = first[np.isfinite(first[:, i]), i]
-        p = stats.kstest(fired, lambda t: np.array([(1 - S(v)) / (1 - ST) for v in np.atleast_1d(t)])).pvalue
+        p = stats.kstest(fired, lambda t, ST=ST: np.array([(1 - S(v)) / (1 - ST) for v in np.atleast_1d(t)])).pvalue
         assert p > ALPHA, (i, p)
 
 
 # =========================================================================== states = replay of spikes
-def replay_states(W, x0, I0, xr, spike_times, spike_neurons, record_times):
-    """X at ``record_times`` from the spike train (SPEC 1), right-continuous.  Spikes at the same instant
+def replay_states(W, x0, I0, xr, spike_times, spike_neurons, save_times):
+    """X at ``save_times`` from the spike train (SPEC 1), right-continuous.  Spikes at the same instant
     (clock scheme) are applied together: all kicks, then all resets (a neuron's reset wins)."""
     W = np.asarray(W, dtype=np.float64)
     X = np.array(x0, dtype=np.float64)
     now, k, n = 0.0, 0, len(spike_times)
-    out = np.empty((len(record_times), X.size))
-    for r, tr in enumerate(record_times):
+    out = np.empty((len(save_times), X.size))
+    for r, tr in enumerate(save_times):
         while k < n and spike_times[k] <= tr:
             tau = spike_times[k]
             group = []
@@ -498,10 +498,10 @@ def test_states_equal_replay_of_spike_train(case):
     spikes_at = first.spike_times[rng.choice(first.n_spikes, 8, replace=False)]
     rec = np.unique(np.concatenate([[0.0, t_end], rng.uniform(0, t_end, 30), spikes_at, [31.9, 32.0, 32.1]]))
     rec = rec[rec <= t_end]
-    res = simulate(model, W, t_end, x0, 7, record_times=rec, **kw)
+    res = simulate(model, W, t_end, x0, 7, save_times=rec, **kw)
     np.testing.assert_array_equal(res.spike_times, first.spike_times)   # recording draws no randomness
     np.testing.assert_array_equal(res.spike_neurons, first.spike_neurons)
-    np.testing.assert_array_equal(res.record_times, rec)
+    np.testing.assert_array_equal(res.save_times, rec)
     if t_end > 32 and case != "python-path":
         assert res.n_rebases >= int(t_end // 33)   # the integrating factor was re-based
     if case == "clock":
@@ -567,7 +567,7 @@ def test_cli_out_file_is_consistent(tmp_path, capsys, extra):
     assert meta["model"]["drift"]["I0"] == 1.2 and meta["model"]["reset"] == -0.1
     assert np.all(np.diff(st) >= 0) and st[0] >= 0 and st[-1] <= T
     assert sn.min() >= 0 and sn.max() < N
-    rec = z["record_times"]
+    rec = z["save_times"]
     np.testing.assert_allclose(rec, np.append(np.arange(8) * 0.4, T), rtol=0, atol=1e-12)
     W = build_weights("skew", N).astype(np.float32 if extra else np.float64)
     want = replay_states(W, np.full(N, 0.3), 1.2, -0.1, st, sn, rec)

@@ -56,7 +56,7 @@ def networks(draw):
 
 
 def _check_invariants(res, N, strict):
-    assert res.states.shape == (len(res.record_times), N)
+    assert res.states.shape == (len(res.save_times), N)
     assert np.all(np.isfinite(res.states)) and np.all(np.isfinite(res.spike_times))
     d = np.diff(res.spike_times)
     assert np.all(d > 0) if strict else np.all(d >= 0)
@@ -71,12 +71,12 @@ def _check_invariants(res, N, strict):
 def test_exact_invariants_and_reset_values(model, net, seed):
     W, x0 = net
     N = x0.size
-    res = simulate(model, W, 2.0, x0, seed, max_spikes=20_000, record_times=[0.0, 1.0, 2.0])
+    res = simulate(model, W, 2.0, x0, seed, max_spikes=20_000, save_times=[0.0, 1.0, 2.0])
     _check_invariants(res, N, strict=True)
     if res.n_spikes:
         # recording does not consume randomness: same spikes; at its own spike a neuron is at x_r
         k = min(res.n_spikes, 50)
-        again = simulate(model, W, 2.0, x0, seed, max_spikes=20_000, record_times=res.spike_times[:k])
+        again = simulate(model, W, 2.0, x0, seed, max_spikes=20_000, save_times=res.spike_times[:k])
         np.testing.assert_array_equal(again.spike_times, res.spike_times)
         own = again.states[np.arange(k), res.spike_neurons[:k]]
         scale = 1.0 + abs(model.drift.I0) + abs(model.reset)
@@ -87,8 +87,8 @@ def test_exact_invariants_and_reset_values(model, net, seed):
 @given(model=models(), net=networks(), seed=st.integers(0, 2**32))
 def test_compiled_equals_reference(model, net, seed):
     W, x0 = net
-    a = simulate(model, W, 1.5, x0, seed, max_spikes=5_000, record_times=[0.7, 1.5])
-    b = simulate(model, W, 1.5, x0, seed, max_spikes=5_000, record_times=[0.7, 1.5], path="python")
+    a = simulate(model, W, 1.5, x0, seed, max_spikes=5_000, save_times=[0.7, 1.5])
+    b = simulate(model, W, 1.5, x0, seed, max_spikes=5_000, save_times=[0.7, 1.5], path="python")
     np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
     np.testing.assert_allclose(a.spike_times, b.spike_times, rtol=0, atol=1e-12)
     np.testing.assert_allclose(a.states, b.states, rtol=1e-12, atol=1e-12)
@@ -102,7 +102,7 @@ def test_clock_invariants(model, net, seed):
     sup = model.intensity.sup
     dt = 0.01 if not math.isfinite(sup) or sup == 0 else min(0.05, 1.0 / sup)
     try:
-        res = simulate(model, W, 1.0, x0, seed, method="clock", dt=dt, record_times=[0.5, 1.0])
+        res = simulate(model, W, 1.0, x0, seed, method="clock", dt=dt, save_times=[0.5, 1.0])
     except SimulationError as exc:  # unbounded f may break the documented rule dt * f <= 1 during the run
         assert not math.isfinite(sup) and "dt * f(X)" in str(exc)
         return

@@ -16,7 +16,19 @@ import pytest
 
 from solvers.errors import InvalidArgumentError, SimulationError
 from solvers.graphons import constant, product, ring, skew, two_block
-from solvers.meanfield import METHODS, Dirac, Empirical, Gaussian, Histogram, solve
+from solvers.meanfield import (
+    METHODS,
+    SCHEMES,
+    CohortKind,
+    Dirac,
+    Empirical,
+    Gaussian,
+    Histogram,
+    LagrangianCounters,
+    SchemeCounters,
+    UpwindCounters,
+    solve,
+)
 from solvers.model import Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
 
 STD = NeuronModel.standard()
@@ -135,8 +147,10 @@ def test_time_series_interpolation_and_shapes():
     assert np.allclose(sol.rate(0.35), 0.5 * (sol.rates[3] + sol.rates[4]))
     assert np.allclose(sol.input(0.0), skew().matrix(6) @ sol.rates[0] / 6)
     assert np.all(sol.variance(1.0) >= 0)
-    for key in ("steps", "cohorts_alive", "cohorts_max", "cohorts_dropped", "dropped_mass", "wall_time"):
-        assert key in sol.counters
+    assert isinstance(sol.counters, LagrangianCounters) and isinstance(sol.counters, SchemeCounters)
+    assert sol.counters.steps == 10 and sol.counters.dt == pytest.approx(0.1) and not sol.counters.dt_adjusted
+    for key in ("cohorts_alive", "cohorts_max", "cohorts_dropped", "dropped_mass", "wall_time"):
+        assert getattr(sol.counters, key) >= 0
     with pytest.raises(InvalidArgumentError, match="t_end"):
         sol.rate(1.5)
 
@@ -150,7 +164,7 @@ def test_merge_identical_nodes_is_exact():
     init = Dirac(np.repeat([0.0, 1.0], 4))
     a = solve(STD, two_block(), 2.0, init, n_xi=8, dt=0.02)
     b = solve(STD, two_block(), 2.0, init, n_xi=8, dt=0.02, merge_identical_nodes=False)
-    assert a.counters["distinct_nodes"] == 2 and b.counters["distinct_nodes"] == 8
+    assert a.counters.distinct_nodes == 2 and b.counters.distinct_nodes == 8
     assert np.max(np.abs(a.rates - b.rates)) < 1e-12
 
 
@@ -160,7 +174,7 @@ def test_numpy_path_equals_compiled_path():
     custom = NeuronModel(Leaky(1.5), CustomIntensity(func=lambda x: sig(x), bound=10.0), reset=0.0)
     a = solve(STD, skew(), 2.0, Dirac(np.linspace(0, 1, 5)), n_xi=5, dt=0.02, survival_rule="simpson")
     b = solve(custom, skew(), 2.0, Dirac(np.linspace(0, 1, 5)), n_xi=5, dt=0.02)
-    assert a.counters["compiled"] and not b.counters["compiled"]
+    assert a.counters.compiled and not b.counters.compiled
     assert np.max(np.abs(a.rates - b.rates)) < 1e-11
 
 
@@ -194,7 +208,7 @@ def test_upwind_conserves_mass_and_stays_positive():
                 x_range=(-1.5, 6.0))
     assert sol.method == "upwind" and sol.order == 1
     assert np.max(np.abs(sol.masses - 1.0)) < 1e-12
-    assert sol.counters["max_courant"] <= 1.0
+    assert sol.counters.max_courant <= 1.0
     F = sol.cdf(2.0, np.linspace(-1.5, 6.0, 50))
     assert np.all(np.diff(F, axis=1) >= -1e-14)
 
@@ -230,8 +244,9 @@ def test_blow_up_raises_naming_t_xi_scheme(method):
     """An intensity that returns NaN beyond x = 1 must stop the run, never return a broken solution."""
     bad = CustomIntensity(func=lambda x: np.where(x > 1.0, np.nan, 1.0), bound=1.0)
     model = NeuronModel(Leaky(1.5), bad)
+    grid = {"x_range": (-1, 3), "n_x": 50} if method == "upwind" else {}
     with pytest.raises(SimulationError) as exc:
-        solve(model, constant(0.0), 5.0, 0.0, method=method, n_xi=2, dt=0.01, x_range=(-1, 3), n_x=50)
+        solve(model, constant(0.0), 5.0, 0.0, method=method, n_xi=2, dt=0.01, **grid)
     msg = str(exc.value)
     assert method in msg and "t = " in msg and ("xi = " in msg or "f(" in msg)
 
@@ -268,11 +283,11 @@ def test_cohort_merging_is_bounded_and_reported():
     init = Dirac(np.linspace(0.0, 1.0, 4))
     a = solve(STD, skew(), 5.0, init, n_xi=4, dt=0.01, merge_tol=0.0)
     b = solve(STD, skew(), 5.0, init, n_xi=4, dt=0.01, merge_tol=1e-10)
-    assert a.counters["cohorts_merged"] == 0 and b.counters["cohorts_merged"] > 100
-    assert b.counters["cohorts_max"] < a.counters["cohorts_max"]
+    assert a.counters.cohorts_merged == 0 and b.counters.cohorts_merged > 100
+    assert b.counters.cohorts_max < a.counters.cohorts_max
     assert np.max(np.abs(b.masses - 1.0)) < 1e-13
     fpp = 10.0 * 25.0 / (6 * math.sqrt(3))
-    budget = 10 * 0.5 * fpp * b.counters["merge_cost"]
+    budget = 10 * 0.5 * fpp * b.counters.merge_cost
     diff = np.max(np.abs(a.rates - b.rates))
     assert 0 < diff <= budget, (diff, budget)
     with pytest.raises(InvalidArgumentError, match="merge_tol"):
@@ -294,3 +309,98 @@ def test_split_hermite_step_equals_scalar_kernel(monkeypatch, intensity):
     assert np.max(np.abs(a.rates - b.rates)) < 1e-12
     assert np.max(np.abs(a.means - b.means)) < 1e-12
     assert np.max(np.abs(a.snapshots[-1].mass - b.snapshots[-1].mass)) < 1e-12
+
+
+# ------------------------------------------------------------------ time step rule (issue 11)
+def test_dt_longer_than_the_horizon_is_an_error():
+    """Before: dt = 2 on t_end = 1 was cut to one step of 1 without a word (rate 4.55 instead of 3.24)."""
+    with pytest.raises(InvalidArgumentError, match=r"'dt'.*t_end = 1"):
+        solve(STD, constant(1.0), 1.0, 0.0, n_xi=1, dt=2.0)
+    with pytest.raises(InvalidArgumentError, match="'dt'"):
+        solve(STD, constant(1.0), 1.0, 0.0, method="upwind", n_xi=1, dt=1.5, x_range=(-0.5, 5.5))
+    ok = solve(STD, constant(1.0), 1.0, 0.0, n_xi=1, dt=1.0)  # dt == t_end: one step, allowed
+    assert ok.counters.steps == 1 and not ok.counters.dt_adjusted
+    short = solve(STD, constant(1.0), 0.004, 0.0, n_xi=1)  # the default dt 0.01 > t_end: one step of t_end
+    assert short.counters.steps == 1 and short.counters.dt == 0.004 and short.counters.dt_requested == 0.01
+
+
+def test_non_dividing_dt_is_adjusted_reported_and_logged(caplog):
+    with caplog.at_level("WARNING", logger="solvers.meanfield.base"):
+        sol = solve(STD, constant(1.0), 1.0, 0.0, n_xi=1, dt=0.3)
+    c = sol.counters
+    assert c.steps == 4 and c.dt == 0.25 and c.dt_requested == 0.3 and c.dt_adjusted
+    assert sol.dt == 0.25 and sol.t[-1] == 1.0
+    assert any("dt = 0.3" in r.getMessage() and "0.25" in r.getMessage() for r in caplog.records)
+    same = solve(STD, constant(1.0), 1.0, 0.0, n_xi=1, dt=0.25)  # exactly the divisor step
+    assert np.array_equal(sol.rates, same.rates) and not same.counters.dt_adjusted
+    caplog.clear()
+    with caplog.at_level("INFO", logger="solvers.meanfield.base"):
+        up = solve(STD, constant(1.0), 1.0, 0.0, method="upwind", n_xi=1, n_x=100, x_range=(-0.5, 5.5))
+    assert isinstance(up.counters, UpwindCounters) and up.counters.dt <= up.counters.dt_requested
+    assert up.counters.max_courant <= 0.9 + 1e-12  # the default dt only shrinks: Courant <= cfl
+    assert all(r.levelname == "INFO" for r in caplog.records if "does not divide" in r.getMessage())
+
+
+# ------------------------------------------------------------------ scheme registry (issue 7)
+def test_scheme_options_are_checked_by_the_scheme():
+    with pytest.raises(InvalidArgumentError, match=r"'n_x'.*not an option of method='lagrangian'.*upwind"):
+        solve(STD, ring(), 1.0, 0.0, n_xi=2, n_x=50)
+    with pytest.raises(InvalidArgumentError, match=r"'survival_rule'.*not an option of method='upwind'"):
+        solve(STD, ring(), 1.0, 0.0, method="upwind", n_xi=2, survival_rule="simpson")
+    with pytest.raises(InvalidArgumentError, match=r"'drop_tl'.*spelling"):
+        solve(STD, ring(), 1.0, 0.0, n_xi=2, drop_tl=1e-15)
+    with pytest.raises(InvalidArgumentError, match="cfl"):
+        solve(STD, ring(), 1.0, 0.0, method="upwind", n_xi=2, cfl=1.5)
+    with pytest.raises(InvalidArgumentError, match="prune_every"):
+        solve(STD, ring(), 1.0, 0.0, n_xi=2, prune_every=0)
+    with pytest.raises(InvalidArgumentError, match="merge_identical_nodes"):
+        solve(STD, ring(), 1.0, 0.0, n_xi=2, merge_identical_nodes=1)  # no integer flags
+    with pytest.raises(TypeError):
+        solve(STD, ring(), 1.0, 0.0, "upwind")  # method is keyword-only
+
+
+def test_registry_dispatches_a_new_scheme_without_changing_solve(monkeypatch):
+    """A scheme registered by name is found by solve (the registry, not solve, knows the schemes)."""
+    from solvers.meanfield.base import SchemeRegistry
+    from solvers.meanfield.lagrangian import LagrangianScheme
+
+    class SimpsonOnly(LagrangianScheme):
+        name = "lagrangian-simpson"
+        summary = "the Lagrangian scheme with Simpson survival only"
+        options = {"drop_tol": 1e-15}
+
+        def check_options(self, problem, options):
+            return super().check_options(problem, {**LagrangianScheme.options, **options,
+                                                   "survival_rule": "simpson"})
+
+    monkeypatch.setitem(SCHEMES._schemes, SimpsonOnly.name, SimpsonOnly)
+    assert METHODS["lagrangian-simpson"] == 2
+    a = solve(STD, skew(), 1.0, 0.0, method="lagrangian-simpson", n_xi=3, dt=0.05)
+    b = solve(STD, skew(), 1.0, 0.0, n_xi=3, dt=0.05, survival_rule="simpson")
+    assert np.array_equal(a.rates, b.rates) and a.counters.survival_rule == "simpson"
+    with pytest.raises(InvalidArgumentError, match="'prune_every'.*lagrangian-simpson"):
+        solve(STD, skew(), 1.0, 0.0, method="lagrangian-simpson", n_xi=3, prune_every=4)
+    reg = SchemeRegistry("test scheme")
+    reg.register(SimpsonOnly)
+    with pytest.raises(RuntimeError, match="two test schemes"):
+        reg.register(type("Clash", (SimpsonOnly,), {}))
+    with pytest.raises(TypeError, match="order"):
+        reg.register(type("NoOrder", (SimpsonOnly,), {"name": "x", "order": 0}))
+    with pytest.raises(InvalidArgumentError, match=r"unknown test scheme; valid: \['lagrangian-simpson'\]"):
+        reg.get_scheme("euler")
+
+
+# ------------------------------------------------------------------ named cohort kinds (issue 7)
+def test_snapshot_columns_have_named_kinds():
+    a = solve(STD, ring(), 0.5, Dirac(np.linspace(0, 1, 4)), n_xi=4, dt=0.05, save_times=[0.0, 0.5])
+    s0, s1 = a.snapshots
+    assert s0.initial_kind is CohortKind.ATOM and not np.any(s0.born)
+    assert np.count_nonzero(s1.born) == 10 and np.count_nonzero(~s1.born) == 1  # 10 births, one Dirac
+    assert np.array_equal(s1.kind_mask(CohortKind.ATOM), ~s1.born)
+    assert not np.any(s1.kind_mask(CohortKind.QUADRATURE))
+    g = solve(STD, ring(), 0.5, Gaussian(0.5, 0.1, n_atoms=32), n_xi=2, dt=0.05, save_times=[0.5]).snapshots[0]
+    assert g.initial_kind is CohortKind.QUADRATURE and np.count_nonzero(g.kind_mask(CohortKind.QUADRATURE)) == 32
+    masks = [g.kind_mask(k) for k in CohortKind]
+    assert np.array_equal(np.sum(masks, axis=0), np.ones(g.pos.shape[1]))  # every column has exactly one kind
+    with pytest.raises(InvalidArgumentError, match="kind"):
+        g.kind_mask(0)

@@ -15,8 +15,7 @@ import scipy.sparse as sp
 
 from solvers.errors import InvalidArgumentError, SimulationError
 from solvers.graphons import ring, skew
-from solvers.model import (Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, ReLU,
-                           Sigmoid)
+from solvers.model import Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
 from solvers.particles import DenseOperator, SparseOperator, make_operator, simulate
 from solvers.particles._streams import root_key, stream_keys, uniforms
 
@@ -63,7 +62,7 @@ def test_two_neurons_reset_jump_and_diagonal_ignored():
     first = simulate(model, W, 3.0, x0, seed=11)
     assert first.n_spikes >= 4 and set(first.spike_neurons) == {0, 1}
     # Record right at every spike (constant intensity: spikes unchanged by the records).
-    res = simulate(model, W, 3.0, x0, seed=11, record_times=first.spike_times)
+    res = simulate(model, W, 3.0, x0, seed=11, save_times=first.spike_times)
     np.testing.assert_array_equal(res.spike_times, first.spike_times)
     X_prev, t_prev = x0.copy(), 0.0
     for k, (tau, j) in enumerate(zip(res.spike_times, res.spike_neurons)):
@@ -80,7 +79,7 @@ def test_three_neurons_states_match_replay_at_many_times():
     model = NeuronModel(Leaky(I0), Constant(1.3), reset=xr)
     x0 = np.array([1.2, -0.5, 0.0])
     rec = np.linspace(0, 6.0, 61)
-    res = simulate(model, W, 6.0, x0, seed=3, record_times=rec)
+    res = simulate(model, W, 6.0, x0, seed=3, save_times=rec)
     assert res.n_spikes > 10
     for r, t in enumerate(rec):
         np.testing.assert_allclose(res.states[r], replay(W, x0, I0, xr, res.spike_times, res.spike_neurons, t),
@@ -95,7 +94,7 @@ def test_constant_intensity_spikes_are_poisson_candidates():
 def test_record_at_time_zero_and_t_end():
     W = ring().weights(20)
     x0 = np.linspace(-1, 1, 20)
-    res = simulate(NeuronModel.standard(), W, 1.0, x0, seed=2, record_times=[0.0, 1.0])
+    res = simulate(NeuronModel.standard(), W, 1.0, x0, seed=2, save_times=[0.0, 1.0])
     # integrating factor: X = I0 + (x0 - I0), exact up to one rounding
     np.testing.assert_allclose(res.states[0], x0, rtol=0, atol=4e-16)
     assert res.states.shape == (2, 20)
@@ -123,8 +122,8 @@ def test_compiled_loop_matches_python_reference(name, storage):
         W = sp.csc_matrix(W)
     x0 = rng.normal(0.5, 0.5, N)
     rec = np.linspace(0, 4, 9)
-    a = simulate(model, W, 4.0, x0, seed=9, record_times=rec)
-    b = simulate(model, W, 4.0, x0, seed=9, record_times=rec, path="python")
+    a = simulate(model, W, 4.0, x0, seed=9, save_times=rec)
+    b = simulate(model, W, 4.0, x0, seed=9, save_times=rec, path="python")
     assert a.path == "compiled" and b.path == "python"
     assert a.n_spikes > 20
     np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
@@ -139,8 +138,8 @@ def test_long_run_rebases_and_stays_exact():
     model = NeuronModel(Leaky(1.5), Sigmoid(0.5, 5.0, 1.0))
     W = np.full((3, 3), 0.2)
     rec = np.array([50.0, 120.0, 200.0])
-    a = simulate(model, W, 200.0, 0.0, seed=1, record_times=rec)
-    b = simulate(model, W, 200.0, 0.0, seed=1, record_times=rec, path="python")
+    a = simulate(model, W, 200.0, 0.0, seed=1, save_times=rec)
+    b = simulate(model, W, 200.0, 0.0, seed=1, save_times=rec, path="python")
     assert a.n_rebases >= 3
     np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
     np.testing.assert_allclose(a.states, b.states, atol=1e-12)
@@ -151,8 +150,8 @@ def test_clock_compiled_matches_python():
     W = ring().weights(40)
     x0 = np.linspace(0, 1, 40)
     rec = [0.0, 0.013, 0.5, 1.0]
-    a = simulate(model, W, 1.0, x0, seed=4, method="clock", dt=0.01, record_times=rec)
-    b = simulate(model, W, 1.0, x0, seed=4, method="clock", dt=0.01, record_times=rec, path="python")
+    a = simulate(model, W, 1.0, x0, seed=4, method="clock", dt=0.01, save_times=rec)
+    b = simulate(model, W, 1.0, x0, seed=4, method="clock", dt=0.01, save_times=rec, path="python")
     np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
     np.testing.assert_array_equal(a.spike_times, b.spike_times)
     np.testing.assert_allclose(a.states, b.states, atol=1e-12)
@@ -164,7 +163,7 @@ def test_clock_hand_checked_step():
     model = NeuronModel(Leaky(1.0), Constant(1e3), reset=0.25)
     W = np.array([[0.0, 0.5], [0.5, 0.0]])
     res = simulate(model, W, 2e-3, np.array([2.0, 3.0]), seed=0, method="clock", dt=1e-3,
-                   record_times=[5e-4, 1e-3])
+                   save_times=[5e-4, 1e-3])
     # step 1: fire w.p. 1 - e^{-1}; record inside step 1 is the pure flow
     np.testing.assert_allclose(res.states[0], 1.0 + (np.array([2.0, 3.0]) - 1.0) * np.exp(-5e-4))
     fired = res.spike_neurons[res.spike_times == 1e-3]
@@ -251,15 +250,15 @@ def test_relabelling_equivariance_is_exact(kind):
     x0 = rng.normal(0.5, 0.4, N)
     s = rng.permutation(N)
     rec = np.linspace(0, 3, 7)
-    a = simulate(model, W, 3.0, x0, seed=21, record_times=rec)
+    a = simulate(model, W, 3.0, x0, seed=21, save_times=rec)
     Wp = W[s][:, s]
-    b = simulate(model, Wp, 3.0, x0[s], seed=21, record_times=rec, stream_ids=s)
+    b = simulate(model, Wp, 3.0, x0[s], seed=21, save_times=rec, stream_ids=s)
     assert a.n_spikes > 100
     np.testing.assert_array_equal(b.spike_times, a.spike_times)       # bit for bit
     np.testing.assert_array_equal(s[b.spike_neurons], a.spike_neurons)  # neuron k of b is s[k] of a
     np.testing.assert_array_equal(b.states, a.states[:, s])
     # without the stream ids the relabelled run is a different (equally valid) sample
-    c = simulate(model, Wp, 3.0, x0[s], seed=21, record_times=rec)
+    c = simulate(model, Wp, 3.0, x0[s], seed=21, save_times=rec)
     assert not np.array_equal(c.spike_times, a.spike_times)
 
 
@@ -273,7 +272,7 @@ def test_fortran_weights_not_copied_and_float32_kept():
     assert op2.W.flags.f_contiguous and np.array_equal(op2.W, Wc)
     x0 = np.zeros(50)
     res = simulate(NeuronModel.standard(), W, 1.0, x0, seed=0)
-    assert res.info["dtype"] == "float32" and np.all(x0 == 0)
+    assert res.info.dtype == "float32" and np.all(x0 == 0)
 
 
 def test_sparse_operator_with_duplicates_sums_them():
@@ -330,14 +329,14 @@ def test_streams_uniform_and_uncorrelated():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(weights=np.zeros((2, 3))), "square"),
     (dict(weights=np.array([[0, np.nan], [0, 0]])), "finite"),
-    (dict(x0=np.zeros(3)), "shape"),
-    (dict(x0=np.array([0.0, np.inf])), "finite"),
+    (dict(initial=np.zeros(3)), "shape"),
+    (dict(initial=np.array([0.0, np.inf])), "finite"),
     (dict(t_end=0.0), "t_end"),
     (dict(t_end=-1.0), "t_end"),
     (dict(t_end=math.inf), "t_end"),
-    (dict(record_times=[0.5, 0.2]), "sorted"),
-    (dict(record_times=[0.5, 1.5]), "record_times"),
-    (dict(record_times=[-0.1]), "record_times"),
+    (dict(save_times=[0.5, 0.2]), "sorted"),
+    (dict(save_times=[0.5, 1.5]), "save_times"),
+    (dict(save_times=[-0.1]), "save_times"),
     (dict(method="euler"), r"\['exact', 'clock'\]"),
     (dict(method="clock"), "needs a time step"),
     (dict(method="clock", dt=0.2), r"dt \* sup f"),
@@ -351,7 +350,7 @@ def test_streams_uniform_and_uncorrelated():
     (dict(model="standard"), "NeuronModel"),
 ])
 def test_bad_input_raises_named_error(kwargs, match):
-    args = dict(model=NeuronModel.standard(), weights=np.zeros((2, 2)), t_end=1.0, x0=0.0, seed=0)
+    args = dict(model=NeuronModel.standard(), weights=np.zeros((2, 2)), t_end=1.0, initial=0.0, seed=0)
     args.update(kwargs)
     with pytest.raises(InvalidArgumentError, match=match):
         simulate(**args)
@@ -361,3 +360,53 @@ def test_compiled_path_refused_for_custom_callables():
     model = NeuronModel(Leaky(1.0), CustomIntensity(func=lambda x: 0 * x + 1, bound=1.0))
     with pytest.raises(InvalidArgumentError, match="compiled loop"):
         simulate(model, np.zeros((2, 2)), 1.0, 0.0, 0, path="compiled")
+
+
+# ------------------------------------------------------------------------- API names (issue 7)
+def test_options_are_keyword_only_and_seed_required():
+    W = ring().weights(10)
+    with pytest.raises(TypeError):
+        simulate(NeuronModel.standard(), W, 1.0, 0.0, 1, "clock", 0.01)  # method / dt positional
+    with pytest.raises(InvalidArgumentError, match="'seed'.*required"):
+        simulate(NeuronModel.standard(), W, 1.0, 0.0)
+    with pytest.raises(InvalidArgumentError, match="'initial'.*required"):
+        simulate(NeuronModel.standard(), W, 1.0, seed=1)
+    with pytest.raises(InvalidArgumentError, match="seed"):
+        simulate(NeuronModel.standard(), W, 1.0, 0.0, None)  # None is not a seed: never defaulted
+
+
+def test_deprecated_x0_and_record_times_still_work_with_a_warning():
+    W = ring().weights(30)
+    rec = [0.5, 1.0]
+    new = simulate(NeuronModel.standard(), W, 1.0, 0.2, 4, save_times=rec)
+    with pytest.warns(DeprecationWarning, match="x0"):
+        old = simulate(NeuronModel.standard(), W, t_end=1.0, x0=0.2, seed=4, save_times=rec)  # the README's form
+    with pytest.warns(DeprecationWarning, match="record_times"):
+        old2 = simulate(NeuronModel.standard(), W, 1.0, 0.2, 4, record_times=rec)
+    for res in (old, old2):
+        np.testing.assert_array_equal(res.spike_times, new.spike_times)
+        np.testing.assert_array_equal(res.states, new.states)
+    with pytest.warns(DeprecationWarning, match="save_times"):
+        np.testing.assert_array_equal(new.record_times, new.save_times)
+    with pytest.raises(InvalidArgumentError, match="both"):
+        simulate(NeuronModel.standard(), W, 1.0, 0.2, 4, x0=0.2)
+    with pytest.raises(InvalidArgumentError, match="both"):
+        simulate(NeuronModel.standard(), W, 1.0, 0.2, 4, save_times=rec, record_times=rec)
+    with pytest.warns(DeprecationWarning), pytest.raises(InvalidArgumentError, match="'x0'.*shape"):
+        simulate(NeuronModel.standard(), W, 1.0, x0=np.zeros(3), seed=4)  # the error names what was passed
+
+
+def test_info_is_typed():
+    from solvers.particles import SimulationInfo
+
+    W = ring().weights(20)
+    a = simulate(NeuronModel.standard(), W, 1.0, 0.0, 1)
+    assert isinstance(a.info, SimulationInfo)
+    assert (a.info.operator, a.info.dtype, a.info.stream_ids_given) == ("DenseOperator", "float64", False)
+    assert a.info.bound == "global" and a.info.bound_value == 10.0 and a.info.describe_bound() == "global 10"
+    b = simulate(NeuronModel(Leaky(1.0), Exponential(1.0, 2.0, 1.0)), sp.csc_matrix(W), 1.0, 0.0, 1,
+                 stream_ids=np.arange(20))
+    assert b.info.operator == "SparseOperator" and b.info.stream_ids_given
+    assert b.info.bound == "local" and b.info.bound_value is None
+    c = simulate(NeuronModel.standard(), W, 1.0, 0.0, 1, method="clock", dt=0.01)
+    assert c.info.bound is None and c.info.describe_bound() == "none"

@@ -21,10 +21,10 @@ def test_simulate_named_kernel_writes_npz_matching_api(tmp_path, capsys):
         assert key in text
     z = np.load(out, allow_pickle=False)
     ref = simulate(NeuronModel.standard(), build_weights("ring", 200), 2.0, 0.0, 3,
-                   record_times=np.arange(5) * 0.5)
+                   save_times=np.arange(5) * 0.5)
     np.testing.assert_array_equal(z["spike_times"], ref.spike_times)
     np.testing.assert_array_equal(z["spike_neurons"], ref.spike_neurons)
-    np.testing.assert_array_equal(z["record_times"], [0, 0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_array_equal(z["save_times"], [0, 0.5, 1.0, 1.5, 2.0])
     np.testing.assert_array_equal(z["states"], ref.states)
     meta = json.loads(str(z["meta_json"]))
     assert meta["n_spikes"] == ref.n_spikes and meta["N"] == 200 and meta["method"] == "exact"
@@ -69,3 +69,30 @@ def test_benchmark_script_runs(capsys):
     from solvers.graphons import ring
 
     np.testing.assert_allclose(W, ring().weights(40), rtol=0, atol=1e-15)
+
+
+def _installed_ifmf() -> str:
+    """The ``ifmf`` console script of the environment running the tests (installed by pip)."""
+    import os
+    import shutil
+    import sys
+
+    here = os.path.join(os.path.dirname(sys.executable), "ifmf")
+    exe = here if os.access(here, os.X_OK) else shutil.which("ifmf")
+    assert exe, "the ifmf command is not installed: pip install -e '.[test]'"
+    return exe
+
+
+def test_installed_cli_checks_the_seed_before_using_it(tmp_path):
+    """Issue 11: ``--seed -3`` reached SeedSequence (for the kernel's seed) before any check: raw traceback."""
+    import subprocess
+
+    exe = _installed_ifmf()
+    # the issue's command, and a negative horizon that reached np.arange through --record-every (IndexError)
+    for argv, flag in ([["--kernel", "ring", "--N", "100", "--seed", "-3"], "--seed"],
+                       [["--kernel", "ring", "--N", "50", "--t-end", "-1", "--record-every", "0.5"], "--t-end"]):
+        proc = subprocess.run([exe, "simulate", *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert f"argument '{flag}'" in proc.stderr and "Fix:" in proc.stderr, proc.stderr
+        assert list(tmp_path.iterdir()) == []  # nothing written

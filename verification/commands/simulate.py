@@ -22,6 +22,7 @@ from solvers import __version__
 from solvers.errors import bad_argument
 from solvers.graphons import WEIGHT_SEQUENCES, build_weights, load_weights
 from solvers.particles import METHODS, simulate
+from solvers.validation import check_int, check_positive, check_seed
 from verification.commands._model_options import add_model_arguments, model_from_args
 
 NAME = "simulate"
@@ -38,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--weights", metavar="FILE", help="weight matrix file (.npy, .npz, .csv, .mtx)")
     parser.add_argument("--N", type=int, help="number of neurons (with --kernel)")
     parser.add_argument("--t-end", type=float, default=10.0, help="horizon T (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0) of the dynamics; random kernels use its first "
-                        "SeedSequence child")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0, an int >= 0) of the dynamics; "
+                        "random kernels use its first SeedSequence child")
     parser.add_argument("--method", choices=METHODS, default="exact", help="exact (default) or clock")
     parser.add_argument("--dt", type=float, help="time step of the clock method (rule: dt * sup f <= 1)")
     parser.add_argument("--x0", type=float, default=0.0, help="initial potential of every neuron (default 0)")
@@ -86,29 +87,29 @@ def _write_npz_atomic(path: str, arrays: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_seed(args.seed, "--seed")  # before anything uses it (the kernel's seed is derived from it)
+    check_positive("--t-end", args.t_end, "pass e.g. --t-end 10")
     if args.out:
         _check_out(args.out)
     model = model_from_args(args)
     W, source = _weights(args)
-    T = args.t_end
-    record_times = None
+    T = float(args.t_end)
+    save_times = None
     if args.record_every is not None:
-        if not (args.record_every > 0 and math.isfinite(args.record_every)):
-            raise bad_argument("--record-every", args.record_every, "must be > 0", "pass e.g. 0.1")
-        n = int(math.floor(T / args.record_every + 1e-9))
-        record_times = np.minimum(np.arange(n + 1) * args.record_every, T)
-        if record_times[-1] < T:
-            record_times = np.append(record_times, T)
-    if args.bins < 1:
-        raise bad_argument("--bins", args.bins, "must be >= 1", "pass e.g. --bins 10")
-    res = simulate(model, W, T, args.x0, args.seed, method=args.method, dt=args.dt, record_times=record_times)
+        every = check_positive("--record-every", args.record_every, "pass e.g. --record-every 0.1")
+        n = int(math.floor(T / every + 1e-9))
+        save_times = np.minimum(np.arange(n + 1) * every, T)
+        if save_times[-1] < T:
+            save_times = np.append(save_times, T)
+    check_int("--bins", args.bins, 1, "pass e.g. --bins 10")
+    res = simulate(model, W, T, args.x0, args.seed, method=args.method, dt=args.dt, save_times=save_times)
     pr = res.population_rate(T / args.bins)
     syn = res.n_spikes * (res.N - 1) / res.wall_time if res.wall_time > 0 else math.nan
     rows = [
-        ("network", f"{source} ({res.info['operator']}, {res.info['dtype']})"),
+        ("network", f"{source} ({res.info.operator}, {res.info.dtype})"),
         ("N", f"{res.N}"),
         ("T", f"{T:g}"),
-        ("method", f"{res.method}" + (f" (dt = {res.dt:g})" if res.dt else f" (bound {res.info.get('bound')})")),
+        ("method", f"{res.method}" + (f" (dt = {res.dt:g})" if res.dt else f" (bound {res.info.describe_bound()})")),
         ("seed", f"{args.seed}"),
         ("spikes", f"{res.n_spikes}"),
         ("mean rate (per neuron per unit time)", f"{res.mean_rate:.4f}"),
@@ -126,13 +127,13 @@ def run(args: argparse.Namespace) -> int:
         meta = {"N": res.N, "t_end": T, "seed": args.seed, "method": res.method, "dt": res.dt,
                 "network": source, "model": model.to_config(), "n_candidates": res.n_candidates,
                 "n_spikes": res.n_spikes, "wall_time": res.wall_time, "x0": args.x0,
-                "weights_dtype": str(res.info.get("dtype")), "record_every": args.record_every,
+                "weights_dtype": res.info.dtype, "record_every": args.record_every,
                 "bins": args.bins, "weights_file": args.weights,
                 "weights_seed": ("SeedSequence(seed).spawn(1)[0]" if args.kernel is not None else None),
                 "ifmf_version": __version__}
         _write_npz_atomic(args.out, {
             "spike_times": res.spike_times, "spike_neurons": res.spike_neurons,
-            "record_times": res.record_times, "states": res.states,
+            "save_times": res.save_times, "states": res.states,
             "rate_edges": pr.edges, "rate": pr.rate, "meta_json": np.array(json.dumps(meta)),
         })
         print(f"written {args.out}")
