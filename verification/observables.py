@@ -90,7 +90,8 @@ def _kind(source: Any) -> str:
 
 
 def _t_end(source: Any) -> float:
-    return float(getattr(source, "t_end", math.nan)) if _kind(source) else math.nan
+    _kind(source)  # raises for anything but a network run or a PDE solution
+    return float(source.t_end)
 
 
 def _network_times(res: SimulationResult) -> np.ndarray:

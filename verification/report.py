@@ -14,9 +14,11 @@ study's name (:func:`register_analysis`); the analysis may use the config stored
 (e.g. its pass criteria) but nothing else, so :func:`rebuild_report` (``ifmf report DIR``)
 regenerates the summary, verdicts and figures from ``results.csv`` and ``run.json``.  Random
 steps of an analysis (bootstrap intervals) are seeded by :func:`analysis_seed` from the study's
-root seed and a name, so a rebuild reproduces the same numbers.  A study without a registered
-analysis gets :func:`generic_analysis`: per-``N`` summaries of every metric, a figure of every
-time-dependent metric per source, log-log figures of the metrics that vary with ``N``; no verdicts.
+root seed and a name, so a rebuild reproduces the same numbers.  The analysis of a study ``S`` is
+looked up in :data:`ANALYSES` after importing ``verification.experiments.S`` if ``S`` is not
+registered yet (so ``ifmf report`` finds the studies' analyses); a study without one gets
+:func:`generic_analysis`: per-``N`` summaries of every metric, a figure of every time-dependent
+metric per source, log-log figures of the metrics given at several ``N``; no fits, no verdicts.
 
 Figure helpers (each returns a matplotlib ``Figure``; :func:`save_figure` writes it):
 :func:`loglog_figure` (a quantity against ``N`` with intervals, the fitted line and a reference
@@ -27,6 +29,7 @@ strong distance), :func:`heatmap_figure` (e.g. ``rho(t, x)`` of one ``xi`` slice
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import importlib.metadata
 import io
 import json
@@ -48,7 +51,7 @@ from verification.rates import FAIL, PASS, PowerLawFit, Verdict, fit_power_law
 from verification.sweep import atomic_write_bytes, atomic_write_text, name_key, read_table_csv, table_csv_bytes
 
 __all__ = ["Summary", "FitEntry", "FigureEntry", "ReportOutcome", "register_analysis", "ANALYSES", "generic_analysis",
-           "write_report", "rebuild_report", "make_run_info", "analysis_seed", "write_reports_index",
+           "write_report", "rebuild_report", "analysis_for", "make_run_info", "analysis_seed", "write_reports_index",
            "markdown_table", "loglog_figure", "time_curves_figure", "metrics_vs_n_figure", "heatmap_figure",
            "save_figure", "metric_frame", "fit_metric", "ReportError"]
 
@@ -494,9 +497,22 @@ def _render(table: pd.DataFrame, out_dir: str, run_info: Mapping[str, Any], summ
     return written
 
 
+def analysis_for(study: Any) -> Callable[[pd.DataFrame, Mapping[str, Any]], Summary]:
+    """The analysis registered for ``study``; if none is, the module ``verification.experiments.<study>``
+    is imported first (it registers its analysis when imported); else :func:`generic_analysis`."""
+    if isinstance(study, str) and study not in ANALYSES and study.replace("-", "_").isidentifier():
+        name = f"verification.experiments.{study.replace('-', '_')}"
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("verification.experiments", name):
+                raise
+    return ANALYSES.get(study, generic_analysis)
+
+
 def _analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
     study = run_info.get("study")
-    fn = ANALYSES.get(study, generic_analysis)
+    fn = analysis_for(study)
     summ = fn(table, run_info)
     if not isinstance(summ, Summary):
         raise ReportError(f"the analysis of study {study!r} returned {type(summ).__name__}, expected a Summary")

@@ -171,6 +171,31 @@ def test_rebuild_errors_and_markdown(tmp_path):
     df = pd.DataFrame({"a": [1.23456789, np.nan], "b": ["x|y", "z"]})
     assert markdown_table(df) == "| a | b |\n|---|---|\n| 1.235 | x\\|y |\n|  | z |"
     assert "demo" in ANALYSES
-    assert write_reports_index(tmp_path / "none").endswith("README.md") if os.makedirs(tmp_path / "none") is None else False
+    os.makedirs(tmp_path / "none")
+    index = write_reports_index(tmp_path / "none")
+    assert "No report has been written yet." in open(index).read()
     with pytest.raises(Exception, match="has no"):
         rebuild_report(tmp_path / "none")
+
+
+def test_analysis_is_imported_from_the_experiments_package(monkeypatch):
+    """An unregistered study S makes analysis_for import verification.experiments.S (which registers it);
+    a study with no such module gets the generic analysis."""
+    import verification.report as rep
+    from verification.report import analysis_for, generic_analysis
+
+    imported = []
+
+    def fake_import(name):
+        imported.append(name)
+        if name == "verification.experiments.late_study":
+            rep.ANALYSES["late-study"] = demo_analysis
+            return None
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(rep.importlib, "import_module", fake_import)
+    monkeypatch.delitem(rep.ANALYSES, "late-study", raising=False)
+    assert analysis_for("late-study") is demo_analysis
+    assert analysis_for("nothing") is generic_analysis
+    assert imported == ["verification.experiments.late_study", "verification.experiments.nothing"]
+    rep.ANALYSES.pop("late-study")
