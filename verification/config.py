@@ -25,7 +25,9 @@ shows the value and its type, states the allowed range and suggests the fix):
 The config hash is the SHA-256 of the canonical JSON of the *validated* config (keys sorted, no
 whitespace, floats by their shortest round-trip ``repr``), so two files that differ only in
 comments, key order, ``1`` versus ``1.0`` for a real field, or an omitted default have the same hash.
-The first 16 hex digits (:attr:`Config.hash`) key the result store of :mod:`verification.sweep`.
+:attr:`Config.hash` (the first 16 hex digits) names the config in ``run.json`` and reports; the
+result store of :mod:`verification.sweep` is keyed by the hash of the task parameters only (the
+config without its task grid), so that adding a size reuses the stored tasks.
 """
 from __future__ import annotations
 

@@ -231,3 +231,16 @@ def test_bad_inputs(run, constant_case):
         pairing(run, 3.0, 1.0)
     with pytest.raises(InvalidArgumentError, match="width"):
         window_edges(1.0, 0.0)
+
+
+def test_pde_pairing_with_merged_nodes():
+    """Identical nodes (constant kernel, one initial value) share one row of cohorts; the pairing
+    still evaluates phi at every node's own xi: <xi x, mu_t> = mean(xi_k) E[X] = E[X] / 2."""
+    from solvers.graphons import constant
+
+    sol = solve(NeuronModel.standard(), constant(1.0), 1.0, 0.0, n_xi=6, dt=0.01, save_times=[1.0])
+    snap = sol.snapshot(1.0)
+    assert snap.node_of is not None and snap.pos.shape[0] == 1  # the rows really were merged
+    m = sol.mean(1.0)
+    assert pairing(sol, lambda xi, x: xi * x, 1.0) == pytest.approx(0.5 * m.mean(), rel=1e-12)
+    assert pairing(sol, lambda xi, x: (xi > 0.5) * x, 1.0) == pytest.approx(0.5 * m.mean(), rel=1e-12)
