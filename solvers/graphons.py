@@ -46,7 +46,8 @@ import scipy.sparse as sp
 from solvers._random import make_rng
 from solvers.errors import InvalidArgumentError, bad_argument
 from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix
-from solvers.validation import check_instance, check_int, check_matrix, check_nonnegative, check_real
+from solvers.validation import (check_choice, check_instance, check_int, check_matrix, check_nonnegative,
+                                check_real)
 
 __all__ = [
     "Kernel",
@@ -93,6 +94,7 @@ def labels(n: int) -> np.ndarray:
 
 def cell_index(xi, n: int) -> np.ndarray:
     """0-based index of the cell ``((i-1)/n, i/n]`` containing ``xi`` (``xi = 0`` goes to cell 0)."""
+    n = _check_n("n", n)
     xi = np.asarray(xi, dtype=float)
     idx = np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
     # ``xi * n`` is rounded: compare with the float cell edges ``k / n`` themselves so that the
@@ -162,12 +164,12 @@ class Kernel:
         :func:`solvers.quadrature.cell_averages` with 4x4 Gauss-Legendre nodes per cell, error
         ``O(n^-8)`` for smooth kernels)."""
         n = _check_n("n", n)
+        method = check_choice("method", method, ("midpoint", "cell-average"),
+                              "use 'midpoint' or 'cell-average' (unknown discretisation)")
         if method == "midpoint":
             g = labels(n)
             return self(g[:, None], g[None, :])
-        if method == "cell-average":
-            return self._cell_average(n)
-        raise bad_argument("method", method, "unknown discretisation", "use 'midpoint' or 'cell-average'")
+        return self._cell_average(n)
 
     def _cell_average(self, n: int) -> np.ndarray:
         return cell_averages(self, n, order=4)

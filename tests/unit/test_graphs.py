@@ -346,3 +346,20 @@ def test_internal_inconsistencies_are_bugs_not_user_errors():
     with pytest.raises(RuntimeError, match="internal error") as exc:
         _densities_from(np.eye(2), np.full(2, 0.5), ["pentagon"])
     assert not isinstance(exc.value, (InvalidArgumentError, AssertionError))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: cut_norm(np.eye(3), sdp=1), "'sdp'"),
+    (lambda: inf_to_one_norm(np.eye(3), spectral="no"), "'spectral'"),
+    (lambda: cut_norm(np.eye(3), rank=0), "'rank'"),
+    (lambda: inf_to_one_norm(np.eye(3), sdp_tol=-1.0), "'sdp_tol'"),
+    (lambda: cut_norm(np.eye(3), normalize=None), "'normalize'"),
+    (lambda: brute_force_cut_norm(np.eye(3), normalize="yes"), "'normalize'"),
+    (lambda: align(np.eye(4) / 4, ring(), matching_iterations=0), "'matching_iterations'"),
+    (lambda: align(np.eye(4) / 4, ring(), l1_safety=-1.0), "'l1_safety'"),
+    (lambda: cut_distance_lower_bound(np.eye(3), np.eye(3), signed="yes"), "'signed'"),
+    (lambda: hom_densities(np.eye(3), graphs=["edge", 3]), r"'graphs\[1\]'"),
+])
+def test_search_options_are_checked(call, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        call()

@@ -196,6 +196,7 @@ def align(W, kernel: Kernel, *, method: str = "best", positions=None, seed=0, re
     elif method == "positions":
         raise bad_argument("positions", None, "method 'positions' needs the latent positions", "pass positions=...")
     refine = _check_int("refine", refine, 1)
+    matching_iterations = _check_int("matching_iterations", matching_iterations, 1)
     l1_safety = check_positive("l1_safety", l1_safety)
     ss = as_seed_sequence(seed)
     s_match, s_cut = ss.spawn(2)

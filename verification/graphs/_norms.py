@@ -69,7 +69,7 @@ from solvers._random import make_rng
 from solvers.errors import bad_argument
 from solvers.graphons import Kernel, StepKernel
 from solvers.quadrature import common_refinement, composite_gauss_legendre
-from solvers.validation import check_instance, check_int, check_matrix, check_positive, check_seed
+from solvers.validation import check_bool, check_instance, check_int, check_matrix, check_positive, check_seed
 
 from ._bracket import Bracket, computed_bracket
 
@@ -120,6 +120,19 @@ def _as_matrix(U: Any, name: str = "U", *, square: bool = False) -> np.ndarray:
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
     return check_int(name, value, minimum, f"pass e.g. {name}={max(minimum, 8)}")
+
+
+def _search_options(*, normalize, seed, restarts, sdp, spectral, rank, sdp_iterations, sdp_tol, roundings,
+                    max_sdp_size) -> dict[str, Any]:
+    """The options shared by :func:`inf_to_one_norm` and :func:`cut_norm`, checked and normalised."""
+    check_seed(seed)
+    return {"normalize": check_bool("normalize", normalize), "seed": seed,
+            "restarts": _check_int("restarts", restarts, 1), "sdp": check_bool("sdp", sdp),
+            "spectral": check_bool("spectral", spectral),
+            "rank": None if rank is None else _check_int("rank", rank, 1),
+            "sdp_iterations": _check_int("sdp_iterations", sdp_iterations, 1),
+            "sdp_tol": check_positive("sdp_tol", sdp_tol), "roundings": _check_int("roundings", roundings, 1),
+            "max_sdp_size": _check_int("max_sdp_size", max_sdp_size, 0)}
 
 
 # ------------------------------------------------------------------------- certified eigenvalues
@@ -377,10 +390,12 @@ def inf_to_one_norm(U, *, normalize: bool = True, seed=0, restarts: int = 16, sd
         the lower side up to the rounding margin; ``bounds`` lists every candidate.
     """
     A = _as_matrix(U, "U")
-    check_seed(seed)
-    restarts = _check_int("restarts", restarts, 1)
-    roundings = _check_int("roundings", roundings, 1)
-    sdp_iterations = _check_int("sdp_iterations", sdp_iterations, 1)
+    o = _search_options(normalize=normalize, seed=seed, restarts=restarts, sdp=sdp, spectral=spectral, rank=rank,
+                        sdp_iterations=sdp_iterations, sdp_tol=sdp_tol, roundings=roundings,
+                        max_sdp_size=max_sdp_size)
+    normalize, restarts, sdp, spectral = o["normalize"], o["restarts"], o["sdp"], o["spectral"]
+    rank, sdp_iterations, sdp_tol, roundings, max_sdp_size = (o["rank"], o["sdp_iterations"], o["sdp_tol"],
+                                                              o["roundings"], o["max_sdp_size"])
     n, m = A.shape
     total_abs = float(np.sum(np.abs(A)))
     res = _search(A, seed=seed, restarts=restarts, sdp=sdp, rank=rank, sdp_iterations=sdp_iterations,
@@ -487,7 +502,12 @@ def cut_norm(U, *, grid: int | None = None, normalize: bool = True, seed=0, rest
         ``max(sum U_+, sum U_-)``.
     """
     l1: L1Bound | None = None
-    check_seed(seed)
+    o = _search_options(normalize=normalize, seed=seed, restarts=restarts, sdp=sdp, spectral=spectral, rank=rank,
+                        sdp_iterations=sdp_iterations, sdp_tol=sdp_tol, roundings=roundings,
+                        max_sdp_size=max_sdp_size)
+    normalize, restarts, sdp, spectral = o["normalize"], o["restarts"], o["sdp"], o["spectral"]
+    rank, sdp_iterations, sdp_tol, roundings, max_sdp_size = (o["rank"], o["sdp_iterations"], o["sdp_tol"],
+                                                              o["roundings"], o["max_sdp_size"])
     if isinstance(U, Kernel) and not isinstance(U, StepKernel):
         if grid is None:
             raise bad_argument("grid", grid, "a continuous kernel needs a grid size",
@@ -499,9 +519,6 @@ def cut_norm(U, *, grid: int | None = None, normalize: bool = True, seed=0, rest
         l1 = _cell_average_l1(U, grid, A, check_positive("l1_safety", l1_safety))
     else:
         A = _as_matrix(U, "U")
-    restarts = _check_int("restarts", restarts, 1)
-    roundings = _check_int("roundings", roundings, 1)
-    sdp_iterations = _check_int("sdp_iterations", sdp_iterations, 1)
     n, m = A.shape
     B = augmented_matrix(A)
     res = _search(B, seed=seed, restarts=restarts, sdp=sdp, rank=rank, sdp_iterations=sdp_iterations,
@@ -575,6 +592,7 @@ def brute_force_inf_to_one(U, *, normalize: bool = True) -> float:
     """Exact ``||U||_{inf->1}`` by enumeration: ``max_x ||U^T x||_1`` over the ``2^(k-1)`` sign vectors
     of the smaller side ``k = min(n, m) <= 20`` (the best ``y`` for a given ``x`` is ``sign(U^T x)``)."""
     A = _as_matrix(U, "U")
+    normalize = check_bool("normalize", normalize)
     if A.shape[0] > A.shape[1]:
         A = A.T
     n, m = A.shape
@@ -590,6 +608,7 @@ def brute_force_cut_norm(U, *, normalize: bool = True) -> float:
     """Exact cut norm by enumeration of the ``2^k`` subsets of the smaller side ``k <= 20``: for a set
     ``S`` the best ``T`` takes the columns of one sign of ``1_S^T U``."""
     A = _as_matrix(U, "U")
+    normalize = check_bool("normalize", normalize)
     if A.shape[0] > A.shape[1]:
         A = A.T
     n, m = A.shape
