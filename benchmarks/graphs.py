@@ -36,7 +36,7 @@ from verification.graphs import cut_norm
 
 
 def difference(kernel, n: int, seed: int = 0) -> np.ndarray:
-    g = w_random(kernel, n, seed)
+    g = w_random(kernel, n, seed=seed)
     p = np.argsort(g.positions)
     return n * g.weights[np.ix_(p, p)] - kernel.matrix(n, "cell-average")
 
@@ -75,14 +75,14 @@ def main(argv=None) -> None:
           f"{base[0] / base[1]:>9.2f}  (eigvalsh {base[1]:.2f} s)")
     for kernel in (ring(), two_block()):
         row(f"w-random {kernel.name}", 1000, difference(kernel, 1000), base)
-    row("random-sign", 1000, 1.0 * (1000 * random_sign(1000, 0)), base)
+    row("random-sign", 1000, 1.0 * (1000 * random_sign(1000, seed=0)), base)
     if args.quick:
         return
     n = 5000
     base = baselines(n)
     print(f"{'baseline matmul/eig':<22} {n:>5} {'':>10} {'':>10} {'':>7} {'':>8} {base[0]:>8.2f} {1.0:>9.1f} "
           f"{base[0] / base[1]:>9.2f}  (eigvalsh {base[1]:.2f} s)")
-    row("random-sign", n, n * random_sign(n, 0), base, sdp=False, restarts=8)
+    row("random-sign", n, n * random_sign(n, seed=0), base, sdp=False, restarts=8)
     row("w-random ring", n, difference(ring(), n), base, sdp=False, restarts=8)
 
 

@@ -9,12 +9,24 @@ Degrees: ``degree(xi) = int_0^1 w(xi, zeta) dzeta`` (out-of-row integral, what e
 ``h = lam0 d(xi)`` for constant intensity) and ``in_degree(zeta) = int_0^1 w(xi, zeta) dxi``.  They
 are exact closed forms for the named kernels and exact row means for step kernels; a user's kernel
 without a closed form gets Gauss-Legendre quadrature (64 nodes per unit, stated in
-:class:`FunctionKernel`).
+:class:`FunctionKernel`).  Quadrature rules, cell averages and partition overlaps come from
+:mod:`solvers.quadrature` (their one home).
+
+Cell averages ``kernel.matrix(n, "cell-average")`` are exact (up to rounding) for step kernels
+(partition overlaps) and for ``ring``, ``skew`` and ``product`` (closed forms); ``Kernel.cell_average_exact``
+says which.  Each named continuous kernel states bounds on its partial derivatives,
+``kernel.lipschitz = (L_xi, L_zeta)`` with ``|w(xi, zeta) - w(xi', zeta)| <= L_xi |xi - xi'|`` and
+``|w(xi, zeta) - w(xi, zeta')| <= L_zeta |zeta - zeta'|`` (``sup |d_xi w|``, ``sup |d_zeta w|``); a
+:class:`FunctionKernel` takes them from the user (``lipschitz_xi``, ``lipschitz_zeta``).  They
+certify the L1 distance between a kernel and its cell average
+(:func:`verification.graphs.cell_average_l1_bound`).
 
 Weight matrices ``kernel.weights(N)`` evaluate ``W_ij = w(xi_i, xi_j) / N`` at the labels, with
-``W_ii = 0``.  Named random sequences (SPEC section 8) take a seed (through ``SeedSequence``):
-``random_sign``, ``w_random`` (returns latent positions and the shuffling permutation),
-``sparse_erdos_renyi``; deterministic ones: ``checkerboard``, ``alternating``, ``hub``.
+``W_ii = 0``; :func:`step_values` is the converse ``W -> N W`` (the values of the step kernel).
+Named random sequences (SPEC section 8) take a required keyword ``seed`` (through
+``SeedSequence``): ``random_sign``, ``w_random`` (returns latent positions and the shuffling
+permutation), ``sparse_erdos_renyi``; deterministic ones: ``checkerboard``, ``alternating``,
+``hub``.  Options (``J``, ``p``, ``dtype``, ``seed``) are keyword-only.
 
 ``load_weights(path)`` reads ``.npy``, ``.npz`` (a dense array or a scipy sparse matrix saved by
 ``scipy.sparse.save_npz``), ``.csv`` (comma separated, no header) and MatrixMarket ``.mtx`` (dense
@@ -33,6 +45,9 @@ import scipy.sparse as sp
 
 from solvers._random import make_rng
 from solvers.errors import InvalidArgumentError, bad_argument
+from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix
+from solvers.validation import (check_choice, check_instance, check_int, check_matrix, check_nonnegative,
+                                check_real)
 
 __all__ = [
     "Kernel",
@@ -44,6 +59,7 @@ __all__ = [
     "skew",
     "product",
     "step_kernel",
+    "step_values",
     "coupling_matrix",
     "labels",
     "cell_index",
@@ -66,6 +82,10 @@ __all__ = [
 _GL_NODES_PER_UNIT = 64
 
 
+def _check_n(name: str, n: Any, minimum: int = 1) -> int:
+    return check_int(name, n, minimum, f"pass e.g. {name}=1000")
+
+
 def labels(n: int) -> np.ndarray:
     """Cell midpoints ``xi_i = (i - 1/2)/n``, ``i = 1..n`` (0-based array)."""
     n = _check_n("n", n)
@@ -74,23 +94,13 @@ def labels(n: int) -> np.ndarray:
 
 def cell_index(xi, n: int) -> np.ndarray:
     """0-based index of the cell ``((i-1)/n, i/n]`` containing ``xi`` (``xi = 0`` goes to cell 0)."""
+    n = _check_n("n", n)
     xi = np.asarray(xi, dtype=float)
     idx = np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
     # ``xi * n`` is rounded: compare with the float cell edges ``k / n`` themselves so that the
     # edge ``k / n`` (as computed in floating point) always closes cell ``k`` (1-based).
     idx = idx - ((idx > 0) & (xi <= idx / n))
     return idx + ((idx < n - 1) & (xi > (idx + 1) / n))
-
-
-def _check_n(name: str, n: Any, minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise bad_argument(name, n, f"must be an integer >= {minimum}", f"pass e.g. {name}=1000")
-    return int(n)
-
-
-def _gauss_legendre_01(n: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.legendre.leggauss(n)
-    return 0.5 * (x + 1.0), 0.5 * w
 
 
 # ------------------------------------------------------------------------------------------ kernels
@@ -100,11 +110,20 @@ class Kernel:
     Subclasses implement ``_eval(xi, zeta)`` (broadcasting arrays).  Public API: calling the kernel
     or :meth:`kernel` evaluates it; :meth:`degree`, :meth:`in_degree`; :meth:`weights` (dense matrix
     ``w(xi_i, xi_j)/N``, zero diagonal); :meth:`matrix` (``n x n`` values on the grid, by midpoint
-    values or exact cell averages); ``sup`` (``sup |w|``); ``symmetric``; ``name``.
+    values or cell averages); ``sup`` (``sup |w|``); ``symmetric``; ``name``;
+    ``cell_average_exact`` (``matrix(n, "cell-average")`` is the exact cell mean up to rounding,
+    not a quadrature); ``lipschitz`` (``(L_xi, L_zeta)`` or ``None``, see the module docstring).
     """
 
     name: str = "kernel"
     symmetric: bool = False
+    cell_average_exact = False  # class attribute (not a dataclass field)
+
+    @property
+    def lipschitz(self) -> tuple[float, float] | None:
+        """``(L_xi, L_zeta)``: Lipschitz constants of ``w`` in each variable (``sup |d_xi w|``,
+        ``sup |d_zeta w|``), or ``None`` when the kernel states none."""
+        return None
 
     def _eval(self, xi, zeta):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -121,13 +140,13 @@ class Kernel:
     # degrees -------------------------------------------------------------------------------
     def degree(self, xi):
         """``int_0^1 w(xi, zeta) dzeta`` (Gauss-Legendre unless a subclass has a closed form)."""
-        z, wq = _gauss_legendre_01(_GL_NODES_PER_UNIT)
+        z, wq = gauss_legendre(_GL_NODES_PER_UNIT)
         xi = np.asarray(xi, dtype=float)
         return np.tensordot(self(xi[..., None], z), wq, axes=([-1], [0]))
 
     def in_degree(self, zeta):
         """``int_0^1 w(xi, zeta) dxi``."""
-        x, wq = _gauss_legendre_01(_GL_NODES_PER_UNIT)
+        x, wq = gauss_legendre(_GL_NODES_PER_UNIT)
         zeta = np.asarray(zeta, dtype=float)
         return np.tensordot(self(x, zeta[..., None]), wq, axes=([-1], [0]))
 
@@ -140,26 +159,22 @@ class Kernel:
     # discretisations -----------------------------------------------------------------------
     def matrix(self, n: int, method: str = "midpoint") -> np.ndarray:
         """``n x n`` discretisation: ``"midpoint"`` values ``w(xi_i, xi_j)`` or ``"cell-average"``
-        ``n^2 int_{I_i x I_j} w`` (exact for step kernels on a refining grid, Gauss-Legendre with
-        4x4 nodes per cell otherwise, error ``O(n^-8)`` for smooth kernels)."""
+        ``n^2 int_{I_i x I_j} w`` (exact for step kernels -- partition overlaps -- and for the
+        closed forms of ``ring``, ``skew``, ``product``; otherwise
+        :func:`solvers.quadrature.cell_averages` with 4x4 Gauss-Legendre nodes per cell, error
+        ``O(n^-8)`` for smooth kernels)."""
         n = _check_n("n", n)
+        method = check_choice("method", method, ("midpoint", "cell-average"),
+                              "use 'midpoint' or 'cell-average' (unknown discretisation)")
         if method == "midpoint":
             g = labels(n)
             return self(g[:, None], g[None, :])
-        if method == "cell-average":
-            return self._cell_average(n)
-        raise bad_argument("method", method, "unknown discretisation", "use 'midpoint' or 'cell-average'")
+        return self._cell_average(n)
 
     def _cell_average(self, n: int) -> np.ndarray:
-        q, wq = np.polynomial.legendre.leggauss(4)
-        q = 0.5 * (q + 1.0)
-        wq = 0.5 * wq
-        edges = np.arange(n) / n
-        pts = (edges[:, None] + q[None, :] / n).ravel()  # n*4
-        vals = self(pts[:, None], pts[None, :]).reshape(n, 4, n, 4)
-        return np.einsum("iajb,a,b->ij", vals, wq, wq)
+        return cell_averages(self, n, order=4)
 
-    def weights(self, N: int, dtype=np.float64) -> np.ndarray:
+    def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
         N = _check_n("N", N)
         g = labels(N)
@@ -183,6 +198,10 @@ class FunctionKernel(Kernel):
     ``degree_func`` / ``in_degree_func`` give closed forms (else Gauss-Legendre quadrature with 64
     nodes, exact for polynomials of degree <= 127 and spectrally accurate for analytic kernels).
     ``sup_value`` gives ``sup |w|`` exactly (else a 1024^2 grid maximum polished by L-BFGS-B).
+    ``lipschitz_xi`` / ``lipschitz_zeta`` (both or neither) state ``sup |d_xi w|`` and
+    ``sup |d_zeta w|`` -- more generally Lipschitz constants of ``xi -> w(xi, zeta)`` uniformly in
+    ``zeta`` and of ``zeta -> w(xi, zeta)`` uniformly in ``xi`` -- and make the L1 distance to the
+    cell average certified; the user is responsible for their truth.
     """
 
     func: Callable = field(default=None)
@@ -192,10 +211,28 @@ class FunctionKernel(Kernel):
     in_degree_func: Callable | None = None
     sup_value: float | None = None
     params: dict = field(default_factory=dict)
+    lipschitz_xi: float | None = None
+    lipschitz_zeta: float | None = None
 
     def __post_init__(self):
         if not callable(self.func):
             raise bad_argument("func", self.func, "must be callable", "pass a function (xi, zeta) -> w")
+        if self.sup_value is not None:
+            object.__setattr__(self, "sup_value", check_nonnegative("sup_value", self.sup_value))
+        if (self.lipschitz_xi is None) != (self.lipschitz_zeta is None):
+            given = "lipschitz_xi" if self.lipschitz_zeta is None else "lipschitz_zeta"
+            raise bad_argument(given, getattr(self, given), "the two derivative bounds go together",
+                               "pass both lipschitz_xi and lipschitz_zeta (or neither)")
+        if self.lipschitz_xi is not None:
+            for name in ("lipschitz_xi", "lipschitz_zeta"):
+                object.__setattr__(self, name, check_nonnegative(name, getattr(self, name),
+                                                                 f"pass {name} = sup |d w| >= 0"))
+
+    @property
+    def lipschitz(self) -> tuple[float, float] | None:
+        if self.lipschitz_xi is None:
+            return None
+        return float(self.lipschitz_xi), float(self.lipschitz_zeta)
 
     def _eval(self, xi, zeta):
         return self.func(xi, zeta)
@@ -233,16 +270,10 @@ class StepKernel(Kernel):
 
     values: np.ndarray = field(default=None)
     name: str = "step"
+    cell_average_exact = True
 
     def __post_init__(self):
-        v = np.asarray(self.values, dtype=float)
-        if v.ndim != 2 or v.shape[0] != v.shape[1] or v.shape[0] == 0:
-            raise bad_argument("values", getattr(self.values, "shape", self.values),
-                               "must be a non-empty square matrix", "pass an n x n array")
-        if not np.all(np.isfinite(v)):
-            raise bad_argument("values", "array with non-finite entries", "must be finite",
-                               "remove NaN/inf entries")
-        v = v.copy()
+        v = check_matrix("values", self.values, square=True, fix="pass an n x n array").copy()
         v.setflags(write=False)
         object.__setattr__(self, "values", v)
 
@@ -272,33 +303,39 @@ class StepKernel(Kernel):
             k = n // self.n
             return np.kron(self.values, np.ones((k, k)))
         # exact: overlap lengths of the two partitions
-        P = _overlap_matrix(n, self.n)  # n x m, rows sum to 1/n
+        P = overlap_matrix(n, self.n)  # n x m, rows sum to 1/n
         return (n * P) @ self.values @ (n * P).T
 
-    def weights(self, N: int, dtype=np.float64) -> np.ndarray:
+    def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         N = _check_n("N", N)
         if N == self.n:
             W = np.asfortranarray(self.values / N, dtype=dtype)
             np.fill_diagonal(W, 0.0)
             return W
-        return super().weights(N, dtype)
+        return super().weights(N, dtype=dtype)
 
 
-def _overlap_matrix(n: int, m: int) -> np.ndarray:
-    """``P[a, b] = |I^n_a  cap  I^m_b|`` for the uniform partitions into n and m cells."""
-    a = np.arange(n)
-    b = np.arange(m)
-    lo = np.maximum(a[:, None] / n, b[None, :] / m)
-    hi = np.minimum((a[:, None] + 1) / n, (b[None, :] + 1) / m)
-    return np.clip(hi - lo, 0.0, None)
+def step_values(W, name: str = "W") -> np.ndarray:
+    """The values ``N W`` of the step kernel ``w_N`` of a weight matrix (SPEC section 2).
+
+    Parameters
+    ----------
+    W : array_like or scipy sparse matrix, shape (N, N)
+        Weights (checked by :func:`validate_weights`; the error names ``name``).
+
+    Returns
+    -------
+    ndarray, shape (N, N)
+        New dense float64 array ``N W`` (``w_N = N W_ij`` on ``I_i x I_j``).
+    """
+    W = validate_weights(W, name)
+    A = W.toarray() if sp.issparse(W) else W
+    return W.shape[0] * np.asarray(A, dtype=np.float64)
 
 
 def step_kernel(W, name: str = "step") -> StepKernel:
-    """Step kernel ``w_N = N W`` of a weight matrix (SPEC section 2)."""
-    W = validate_weights(W, "W")
-    if sp.issparse(W):
-        W = W.toarray()
-    return StepKernel(values=W.shape[0] * np.asarray(W), name=name)
+    """Step kernel ``w_N = N W`` of a weight matrix (SPEC section 2), values :func:`step_values`."""
+    return StepKernel(values=step_values(W, "W"), name=name)
 
 
 def coupling_matrix(kernel: Kernel, n: int) -> tuple[np.ndarray, str]:
@@ -311,9 +348,7 @@ def coupling_matrix(kernel: Kernel, n: int) -> tuple[np.ndarray, str]:
     kernels use midpoint values (``kernel.matrix(n, "midpoint")``, error ``O(n^-2)`` for kernels and
     rates smooth in ``xi``).
     """
-    if not isinstance(kernel, Kernel):
-        raise bad_argument("kernel", kernel, "must be a solvers.graphons.Kernel",
-                           "pass e.g. solvers.graphons.ring() or step_kernel(W)")
+    check_instance("kernel", kernel, Kernel, "pass e.g. solvers.graphons.ring() or step_kernel(W)")
     n = _check_n("n", n)
     if isinstance(kernel, StepKernel):
         return np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
@@ -322,16 +357,26 @@ def coupling_matrix(kernel: Kernel, n: int) -> tuple[np.ndarray, str]:
 
 # ----------------------------------------------------------------------------- named kernels (S8)
 def ring(J0: float = 1.0, J1: float = 0.5) -> FunctionKernel:
-    """``w = J0 + J1 cos(2 pi (xi - zeta))``; degree ``J0``; symmetric, translation invariant."""
-    J0, J1 = float(J0), float(J1)
+    """``w = J0 + J1 cos(2 pi (xi - zeta))``; degree ``J0``; symmetric, translation invariant.
+
+    ``sup |w| = |J0| + |J1|``.  Derivative bounds: ``d_xi w = -2 pi J1 sin(2 pi (xi - zeta)) =
+    -d_zeta w``, so ``L_xi = L_zeta = 2 pi |J1|`` (attained where ``xi - zeta = 1/4``).  Cell
+    averages in closed form: ``J0 + J1 sinc(1/n)^2 cos(2 pi (xi_i - xi_j))``.
+    """
+    J0 = check_real("J0", J0)
+    J1 = check_real("J1", J1)
+    L = 2 * math.pi * abs(J1)
     return _RingKernel(func=lambda x, z: J0 + J1 * np.cos(2 * np.pi * (x - z)), name="ring", symmetric=True,
                        degree_func=lambda x: J0 + 0 * x, in_degree_func=lambda z: J0 + 0 * z,
-                       sup_value=abs(J0) + abs(J1), params={"J0": J0, "J1": J1})
+                       sup_value=abs(J0) + abs(J1), params={"J0": J0, "J1": J1},
+                       lipschitz_xi=L, lipschitz_zeta=L)
 
 
 @dataclass(frozen=True, repr=False)
 class _RingKernel(FunctionKernel):
-    def weights(self, N: int, dtype=np.float64) -> np.ndarray:
+    cell_average_exact = True
+
+    def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Rank-3 form ``J0 + J1 (cos_i cos_j + sin_i sin_j)`` by one BLAS product: ~3x faster than
         evaluating the cosine on N^2 entries, equal to it to a few ulps, peak memory ~1 matrix."""
         N = _check_n("N", N)
@@ -352,12 +397,13 @@ class _RingKernel(FunctionKernel):
 
 def two_block(a: float = 1.5, b: float = 0.2) -> StepKernel:
     """``w = a`` on the diagonal blocks (both below or both above 1/2), ``b`` off; degree ``(a+b)/2``."""
+    a, b = check_real("a", a), check_real("b", b)
     return StepKernel(values=np.array([[a, b], [b, a]], dtype=float), name="two-block")
 
 
 def constant(J: float = 1.0) -> StepKernel:
     """``w = J``."""
-    return StepKernel(values=np.array([[float(J)]]), name="constant")
+    return StepKernel(values=np.array([[check_real("J", J)]]), name="constant")
 
 
 def _skew_func(x, z):
@@ -374,20 +420,46 @@ def _skew_sup() -> float:
 
 def skew() -> FunctionKernel:
     """``w = 0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta))``: non-symmetric, not translation
-    invariant.  ``degree(xi) = 0.6 + 0.6 xi``, ``in_degree(zeta) = 1.1 - 0.4 zeta``."""
-    return FunctionKernel(
+    invariant.  ``degree(xi) = 0.6 + 0.6 xi``, ``in_degree(zeta) = 1.1 - 0.4 zeta``.
+
+    Derivative bounds: ``d_xi w = 0.6 + pi cos(2 pi (xi - zeta))`` and ``d_zeta w = -0.4 -
+    pi cos(2 pi (xi - zeta))``, so ``L_xi = 0.6 + pi`` and ``L_zeta = 0.4 + pi`` (attained on the
+    diagonal ``xi = zeta``).  Cell averages in closed form: the affine part at the midpoints plus
+    ``0.5 sinc(1/n)^2 sin(2 pi (xi_i - xi_j))`` (the mean of ``e^{2 pi i x}`` over a cell of width
+    ``h`` centred at ``c`` is ``sinc(h) e^{2 pi i c}``).
+    """
+    return _SkewKernel(
         func=_skew_func, name="skew", symmetric=False, sup_value=_skew_sup(),
-        degree_func=lambda x: 0.6 + 0.6 * x, in_degree_func=lambda z: 1.1 - 0.4 * z)
+        degree_func=lambda x: 0.6 + 0.6 * x, in_degree_func=lambda z: 1.1 - 0.4 * z,
+        lipschitz_xi=0.6 + math.pi, lipschitz_zeta=0.4 + math.pi)
+
+
+@dataclass(frozen=True, repr=False)
+class _SkewKernel(FunctionKernel):
+    cell_average_exact = True
+
+    def _cell_average(self, n: int) -> np.ndarray:
+        s = np.sinc(1.0 / n)
+        g = labels(n)
+        x, z = g[:, None], g[None, :]
+        return 0.8 + 0.6 * x - 0.4 * z + 0.5 * s * s * np.sin(2 * np.pi * (x - z))
 
 
 def product() -> FunctionKernel:
-    """``w = 2 xi zeta``: ``degree(xi) = xi``, ``in_degree(zeta) = zeta``, ``sup = 2``."""
+    """``w = 2 xi zeta``: ``degree(xi) = xi``, ``in_degree(zeta) = zeta``, ``sup = 2``.
+
+    Derivative bounds: ``d_xi w = 2 zeta``, ``d_zeta w = 2 xi``, so ``L_xi = L_zeta = 2`` (at
+    ``zeta = 1``, resp. ``xi = 1``).  Cell averages in closed form: bilinear, so the midpoint value.
+    """
     return _ProductKernel(func=lambda x, z: 2.0 * x * z, name="product", symmetric=True,
-                          degree_func=lambda x: x, in_degree_func=lambda z: z, sup_value=2.0)
+                          degree_func=lambda x: x, in_degree_func=lambda z: z, sup_value=2.0,
+                          lipschitz_xi=2.0, lipschitz_zeta=2.0)
 
 
 @dataclass(frozen=True, repr=False)
 class _ProductKernel(FunctionKernel):
+    cell_average_exact = True
+
     def _cell_average(self, n: int) -> np.ndarray:
         g = labels(n)  # bilinear: the cell average is the midpoint value
         return 2.0 * g[:, None] * g[None, :]
@@ -416,24 +488,27 @@ def named_kernel(name: str, **params) -> Kernel:
 
 
 # ---------------------------------------------------------------------------- weight sequences
-def checkerboard(N: int, J: float = 1.0, dtype=np.float64) -> np.ndarray:
+def checkerboard(N: int, *, J: float = 1.0, dtype=np.float64) -> np.ndarray:
     """``W_ij = J (1 + (-1)^{i+j}) / N`` (``2J/N`` between neurons of equal parity), ``W_ii = 0``.
 
     Under the given labels its step kernel converges weakly-* to ``J`` but stays at cut norm ``J/4``
     from it; relabelled by parity it is the two-population kernel ``2J 1{same parity}``.
     """
     N = _check_n("N", N)
+    J = check_real("J", J)
     i = np.arange(N)
-    W = np.asfortranarray(float(J) * (1.0 + (-1.0) ** (i[:, None] + i[None, :])) / N, dtype=dtype)
+    W = np.asfortranarray(J * (1.0 + (-1.0) ** (i[:, None] + i[None, :])) / N, dtype=dtype)
     np.fill_diagonal(W, 0.0)
     return W
 
 
-def random_sign(N: int, seed, J: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """``W_ij = +-J/N`` i.i.d. fair signs, ``W_ii = 0``; cut-norm limit is the zero kernel."""
+def random_sign(N: int, *, seed, J: float = 1.0, dtype=np.float64) -> np.ndarray:
+    """``W_ij = +-J/N`` i.i.d. fair signs, ``W_ii = 0``; cut-norm limit is the zero kernel.
+    ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
     N = _check_n("N", N)
+    J = check_real("J", J)
     rng = make_rng(seed)
-    W = np.asfortranarray(np.where(rng.random((N, N)) < 0.5, -1.0, 1.0) * (float(J) / N), dtype=dtype)
+    W = np.asfortranarray(np.where(rng.random((N, N)) < 0.5, -1.0, 1.0) * (J / N), dtype=dtype)
     np.fill_diagonal(W, 0.0)
     return W
 
@@ -455,11 +530,11 @@ class WRandomGraph:
     M: float
 
 
-def w_random(kernel: Kernel, N: int, seed, dtype=np.float64) -> WRandomGraph:
+def w_random(kernel: Kernel, N: int, *, seed, dtype=np.float64) -> WRandomGraph:
     """``W_ij = M sign(w(U_i,U_j)) A_ij / N``, ``A_ij ~ Bernoulli(|w(U_i,U_j)|/M)``, ``M = sup|w|``,
-    ``U_i`` i.i.d. uniform, labels shuffled; ``W_ii = 0``.  ``E[N W_ij | U] = w(U_i, U_j)``."""
-    if not isinstance(kernel, Kernel):
-        raise bad_argument("kernel", kernel, "must be a solvers.graphons.Kernel", "pass e.g. ring()")
+    ``U_i`` i.i.d. uniform, labels shuffled; ``W_ii = 0``.  ``E[N W_ij | U] = w(U_i, U_j)``.
+    ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    check_instance("kernel", kernel, Kernel, "pass e.g. ring()")
     N = _check_n("N", N)
     rng = make_rng(seed)
     M = float(kernel.sup)
@@ -469,7 +544,9 @@ def w_random(kernel: Kernel, N: int, seed, dtype=np.float64) -> WRandomGraph:
     vals = kernel(U[:, None], U[None, :])
     p = np.abs(vals) / M
     if np.any(p > 1 + 1e-12):
-        raise InvalidArgumentError(f"kernel {kernel.name}: |w| exceeds its stated sup {M}; fix its sup_value")
+        top = float(np.max(np.abs(vals)))
+        raise bad_argument("kernel", kernel, f"|w| reaches {top:.17g} > its stated sup {M}",
+                           "fix its sup_value (or leave it None to have it computed)")
     A = rng.random((N, N)) < p
     W0 = np.where(A, M * np.sign(vals) / N, 0.0)
     np.fill_diagonal(W0, 0.0)
@@ -484,12 +561,12 @@ def alternating_kernel(N: int) -> Kernel:
     return ring() if N % 2 == 0 else two_block()
 
 
-def alternating(N: int, dtype=np.float64) -> np.ndarray:
+def alternating(N: int, *, dtype=np.float64) -> np.ndarray:
     """Two accumulation points: even N from ``ring``, odd N from ``two-block``."""
     return alternating_kernel(N).weights(N, dtype=dtype)
 
 
-def hub(N: int, dtype=np.float64) -> np.ndarray:
+def hub(N: int, *, dtype=np.float64) -> np.ndarray:
     """Negative control: ``W_i1 = 0.5`` for all ``i != 1`` (neuron 1 kicks everyone by O(1)), the rest
     ``1/N``, ``W_ii = 0``.  ``kappa_N = N/2`` grows: violates the O(1/N) hypothesis."""
     N = _check_n("N", N, minimum=2)
@@ -499,13 +576,15 @@ def hub(N: int, dtype=np.float64) -> np.ndarray:
     return W
 
 
-def sparse_erdos_renyi(N: int, seed, p: float | None = None, dtype=np.float64) -> sp.csc_matrix:
+def sparse_erdos_renyi(N: int, *, seed, p: float | None = None, dtype=np.float64) -> sp.csc_matrix:
     """Sparse Erdos-Renyi weights ``W_ij = A_ij / (N p)``, ``A_ij ~ Bernoulli(p)`` (default
-    ``p = N^{-1/2}``), ``W_ii = 0``.  ``kappa_N = 1/p`` grows like ``N^{1/2}``: violates O(1/N)."""
+    ``p = N^{-1/2}``), ``W_ii = 0``.  ``kappa_N = 1/p`` grows like ``N^{1/2}``: violates O(1/N).
+    ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
     N = _check_n("N", N)
-    p = N ** -0.5 if p is None else float(p)
+    fix = "pass a connection probability in (0, 1]"
+    p = N ** -0.5 if p is None else check_real("p", p, fix)
     if not 0 < p <= 1:
-        raise bad_argument("p", p, "must be in (0, 1]", "pass a connection probability")
+        raise bad_argument("p", p, "must be in (0, 1]", fix)
     rng = make_rng(seed)
     # i.i.d. Bernoulli(p) entries: K ~ Binomial(N^2, p) successes at a uniform K-subset of positions
     # (scipy.sparse.random would fix K = round(p N^2) instead).
@@ -522,11 +601,12 @@ WEIGHT_SEQUENCES = ("ring", "two-block", "constant", "skew", "product", "checker
                     "random-sign", "w-random", "alternating", "hub", "erdos-renyi")
 
 
-def build_weights(name: str, N: int, seed=None, dtype=np.float64, **params):
+def build_weights(name: str, N: int, *, seed=None, dtype=np.float64, **params):
     """Weights of a named sequence of SPEC section 8 at size ``N``.
 
     Named kernels give ``kernel.weights(N)``; ``w-random`` takes ``kernel=<name>`` (default ``ring``)
-    and returns the :class:`WRandomGraph`'s weights.  Random sequences need ``seed``.
+    and returns the :class:`WRandomGraph`'s weights.  Random sequences need ``seed`` (an error
+    otherwise); deterministic ones ignore it.  ``params`` go to the kernel or sequence builder.
     """
     key = str(name).lower().replace("_", "-")
     if key in KERNELS:
@@ -541,12 +621,12 @@ def build_weights(name: str, N: int, seed=None, dtype=np.float64, **params):
         if seed is None:
             raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
         if key == "random-sign":
-            return random_sign(N, seed, dtype=dtype, **params)
+            return random_sign(N, seed=seed, dtype=dtype, **params)
         if key == "erdos-renyi":
-            return sparse_erdos_renyi(N, seed, dtype=dtype, **params)
+            return sparse_erdos_renyi(N, seed=seed, dtype=dtype, **params)
         kname = params.pop("kernel", "ring")
         kern = kname if isinstance(kname, Kernel) else named_kernel(kname, **params)
-        return w_random(kern, N, seed, dtype=dtype).weights
+        return w_random(kern, N, seed=seed, dtype=dtype).weights
     raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
 
 

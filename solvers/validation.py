@@ -40,6 +40,7 @@ __all__ = [
     "check_interval",
     "check_seed",
     "check_vector",
+    "check_matrix",
     "check_times",
 ]
 
@@ -169,6 +170,33 @@ def check_vector(name: str, value: Any, n: int | None = None, *, broadcast_scala
         i = int(np.flatnonzero(bad)[0])
         raise bad_argument(name, f"array with {name}[{i}] = {a[i]}", f"{what} must be finite", "remove NaN/inf")
     return np.ascontiguousarray(a)
+
+
+def check_matrix(name: str, value: Any, *, square: bool = False, fix: str | None = None) -> np.ndarray:
+    """A finite real non-empty 2-D array (square if asked), returned as a C-contiguous float64
+    array (the input itself when it already is one: callers must not write to it)."""
+    fix = fix or ("pass an n x n array" if square else "pass an n x m array")
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise bad_argument(name, value, "must be a 2-D array of real numbers", fix)
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError):
+        raise bad_argument(name, value, "must be a 2-D array of real numbers", fix) from None
+    if a.ndim != 2 or 0 in a.shape:
+        rule = "must be a non-empty square 2-D matrix" if square else "must be a non-empty 2-D matrix"
+        raise bad_argument(name, f"array of shape {a.shape}", rule, fix)
+    if square and a.shape[0] != a.shape[1]:
+        raise bad_argument(name, f"array of shape {a.shape}", "must be square", fix)
+    if np.iscomplexobj(a) or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise bad_argument(name, f"array of dtype {a.dtype}", "must hold real numbers", "pass a float array")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    # a finite sum proves every entry finite without an n x m boolean temporary
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(a)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise bad_argument(name, f"matrix with non-finite entry at {idx}", "must be finite", "remove NaN/inf entries")
+    return a
 
 
 def check_times(name: str, value: Any, t_end: float, *, default: Any = None) -> np.ndarray:

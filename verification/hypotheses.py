@@ -67,6 +67,7 @@ from scipy import stats
 from solvers.errors import bad_argument
 from solvers.graphons import WRandomGraph, validate_weights
 from solvers.model import NeuronModel
+from solvers.validation import check_instance, check_int, check_interval, check_real
 
 __all__ = [
     "HOLDS",
@@ -269,8 +270,15 @@ def fit_growth(sizes: Sequence[float], kappas: Sequence[float], *, confidence: f
     confidence : float, keyword
         Level of the interval (used with at least 3 distinct sizes; ``nan`` bounds otherwise).
     """
-    x = np.log(np.asarray(sizes, dtype=float))
-    k = np.asarray(kappas, dtype=float)
+    confidence = check_real("confidence", confidence, "pass a level in (0, 1), e.g. confidence=0.95")
+    if not 0 < confidence < 1:
+        raise bad_argument("confidence", confidence, "must be in (0, 1)", "pass e.g. confidence=0.95")
+    try:
+        x = np.log(np.asarray(sizes, dtype=float))
+        k = np.asarray(kappas, dtype=float)
+    except (TypeError, ValueError):
+        raise bad_argument("sizes/kappas", (sizes, kappas), "must be sequences of positive numbers",
+                           "pass matching sequences of sizes and positive kappa values") from None
     if x.shape != k.shape or x.size < 2 or np.any(k <= 0) or not np.all(np.isfinite(x)):
         raise bad_argument("kappas", list(kappas), "need >= 2 positive values, one per size",
                            "pass matching sequences of sizes and positive kappa values")
@@ -470,10 +478,10 @@ def _as_matrices(weights, sizes, names) -> tuple[list, list[str]]:
         if sizes is None:
             raise bad_argument("sizes", sizes, "a callable N -> matrix needs the sizes to evaluate it at",
                                "pass sizes=[250, 500, 1000, 2000]")
-        try:
-            sizes = [int(s) for s in sizes if not isinstance(s, bool) and int(s) == s and s >= 2]
-        except (TypeError, ValueError):
-            raise bad_argument("sizes", sizes, "must be integers >= 2", "pass e.g. sizes=[250, 500, 1000]") from None
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+            raise bad_argument("sizes", sizes, "must be a list of integers >= 2", "pass e.g. sizes=[250, 500, 1000]")
+        sizes = [check_int(f"sizes[{k}]", s, 2, "pass integer sizes >= 2, e.g. sizes=[250, 500, 1000]")
+                 for k, s in enumerate(sizes)]
         if not sizes:
             raise bad_argument("sizes", sizes, "must be a non-empty list of integers >= 2",
                                "pass e.g. sizes=[250, 500, 1000]")
@@ -513,17 +521,6 @@ def _as_matrices(weights, sizes, names) -> tuple[list, list[str]]:
     return mats, [str(s) for s in labels_]
 
 
-def _check_x_range(x_range) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in x_range)
-    except (TypeError, ValueError):
-        raise bad_argument("x_range", x_range, "must be a pair (lo, hi) of finite floats",
-                           "pass e.g. x_range=(-5, 10)") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise bad_argument("x_range", x_range, "must satisfy lo < hi, both finite", "pass e.g. x_range=(-5, 10)")
-    return lo, hi
-
-
 def check(model: NeuronModel, weights_sequence_or_matrix, *, sizes: Iterable[int] | None = None,
           x_range: tuple[float, float] = (-5.0, 10.0), n_samples: int = 2001,
           names: Sequence[str] | None = None) -> HypothesisReport:
@@ -551,12 +548,9 @@ def check(model: NeuronModel, weights_sequence_or_matrix, *, sizes: Iterable[int
     HypothesisReport
         Table per N, growth fit, verdicts (see the module docstring for every rule).
     """
-    if not isinstance(model, NeuronModel):
-        raise bad_argument("model", model, "must be a solvers.model.NeuronModel",
-                           "pass e.g. NeuronModel.standard()")
-    x_range = _check_x_range(x_range)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 3:
-        raise bad_argument("n_samples", n_samples, "must be an integer >= 3", "pass e.g. n_samples=2001")
+    check_instance("model", model, NeuronModel, "pass e.g. NeuronModel.standard()")
+    x_range = check_interval("x_range", x_range, "pass e.g. x_range=(-5, 10)")
+    n_samples = check_int("n_samples", n_samples, 3, "pass e.g. n_samples=2001")
     mats, labels_ = _as_matrices(weights_sequence_or_matrix, sizes, names)
     rows = []
     for lab, W in zip(labels_, mats):

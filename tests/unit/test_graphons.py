@@ -19,7 +19,7 @@ from scipy.integrate import dblquad, quad
 from solvers.errors import InvalidArgumentError
 from solvers.graphons import (KERNELS, FunctionKernel, StepKernel, WRandomGraph, alternating,
                               alternating_kernel, build_weights, cell_index, checkerboard, constant,
-                              hub, labels, load_weights, named_kernel, product, random_sign, ring,
+                              hub, labels, load_weights, named_kernel, random_sign, ring,
                               skew, sparse_erdos_renyi, step_kernel, two_block, validate_weights,
                               w_random)
 
@@ -100,7 +100,8 @@ def test_sup_is_the_supremum(name):
 
 @pytest.mark.parametrize("name,n", [("skew", 3), ("ring", 4), ("product", 3)])
 def test_cell_average_against_dblquad(name, n):
-    """Closed forms (ring, product) are exact; skew uses 4x4 Gauss-Legendre per cell (see next test)."""
+    """Closed forms (ring, skew, product) are exact; a user's kernel gets 4x4 Gauss-Legendre per cell
+    (next test; the skew tolerance 1e-6 dates from when skew went through that rule)."""
     k = named_kernel(name)
     w = SPEC_FORMULAS[name]
     C = k.matrix(n, "cell-average")
@@ -112,14 +113,19 @@ def test_cell_average_against_dblquad(name, n):
 
 
 def test_cell_average_quadrature_order_is_8():
-    """The docstring states error O(n^-8) for smooth kernels: observed order from n = 4 -> 8 on skew."""
+    """The docstring states error O(n^-8) for smooth kernels: observed order from n = 4 -> 8 on the
+    skew formula given as a plain FunctionKernel (the Gauss-Legendre path; ``skew()`` itself now has
+    closed-form cell averages, exact to rounding: checked too)."""
     w = SPEC_FORMULAS["skew"]
+    user = FunctionKernel(func=lambda x, z: 0.8 + 0.6 * x - 0.4 * z + 0.5 * np.sin(2 * np.pi * (x - z)))
+    assert not user.cell_average_exact and skew().cell_average_exact
     errs = []
     for n in (4, 8):
-        C = skew().matrix(n, "cell-average")
+        C = user.matrix(n, "cell-average")
         ref = np.array([[dblquad(lambda z, x: w(x, z), i / n, (i + 1) / n, j / n, (j + 1) / n,
                                  epsabs=1e-15)[0] * n * n for j in range(n)] for i in range(n)])
         errs.append(np.abs(C - ref).max())
+        assert np.abs(skew().matrix(n, "cell-average") - ref).max() < 1e-13
     order = math.log2(errs[0] / errs[1])
     assert 7.0 <= order <= 9.0, (errs, order)
 
@@ -352,10 +358,10 @@ def test_build_weights_and_named_kernel_dispatch():
     np.testing.assert_array_equal(build_weights("two_block", 6), two_block().weights(6))
     np.testing.assert_array_equal(build_weights("checkerboard", 6, J=2.0), checkerboard(6, J=2.0))
     np.testing.assert_array_equal(build_weights("hub", 6), hub(6))
-    np.testing.assert_array_equal(build_weights("random-sign", 6, seed=1), random_sign(6, 1))
+    np.testing.assert_array_equal(build_weights("random-sign", 6, seed=1), random_sign(6, seed=1))
     np.testing.assert_array_equal(build_weights("w-random", 6, seed=1, kernel="skew"),
-                                  w_random(skew(), 6, 1).weights)
-    assert (build_weights("erdos-renyi", 16, seed=1) != sparse_erdos_renyi(16, 1)).nnz == 0
+                                  w_random(skew(), 6, seed=1).weights)
+    assert (build_weights("erdos-renyi", 16, seed=1) != sparse_erdos_renyi(16, seed=1)).nnz == 0
     with pytest.raises(InvalidArgumentError, match="seed"):
         build_weights("random-sign", 6)
     with pytest.raises(InvalidArgumentError) as exc:
@@ -455,3 +461,23 @@ def test_load_weights_errors(tmp_path, matrix):
     (tmp_path / "ok.npy").rename(tmp_path / "ok.txt")
     with pytest.raises(InvalidArgumentError, match="unknown extension '.txt'"):
         load_weights(tmp_path / "ok.txt")
+
+
+def test_random_sequences_take_a_required_keyword_seed_and_keyword_options():
+    """Sampled outputs require ``seed`` (keyword-only, no default); options are keyword-only; a bad
+    seed is the library's error (issue 11)."""
+    for call in (lambda: random_sign(10, 1), lambda: w_random(ring(), 10, 1), lambda: sparse_erdos_renyi(10, 1),
+                 lambda: random_sign(10), lambda: w_random(ring(), 10), lambda: checkerboard(4, 1.0),
+                 lambda: ring().weights(4, np.float32), lambda: hub(4, np.float32)):
+        with pytest.raises(TypeError):
+            call()
+    for call in (lambda: random_sign(10, seed="x"), lambda: w_random(ring(), 10, seed=-3),
+                 lambda: sparse_erdos_renyi(10, seed=2.5)):
+        with pytest.raises(InvalidArgumentError, match="argument 'seed'"):
+            call()
+    with pytest.raises(InvalidArgumentError, match="'J'"):
+        checkerboard(4, J="1")
+    with pytest.raises(InvalidArgumentError, match="'J1'"):
+        ring(J1="big")
+    with pytest.raises(InvalidArgumentError, match="'kernel'.*sup"):
+        w_random(FunctionKernel(func=lambda x, z: 2.0 + 0 * x * z, sup_value=1.0), 10, seed=1)

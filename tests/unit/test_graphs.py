@@ -104,7 +104,7 @@ def test_checkerboard_minus_constant_has_cut_norm_quarter_J():
     """N * checkerboard(N) - J: +J on equal parity, -J otherwise (diagonal -J); weak-* limit 0 but
     cut norm J/4 (S = T = even labels; exact for even N, diagonal included)."""
     for N, J in [(40, 1.0), (100, 0.7)]:
-        A = N * checkerboard(N, J) - J
+        A = N * checkerboard(N, J=J) - J
         np.fill_diagonal(A, J)  # the step kernel of the limit object: J (1 + (-1)^{i+j}) - J
         b = cut_norm(A)
         assert b.contains(J / 4, rtol=1e-12)
@@ -117,7 +117,7 @@ def test_checkerboard_minus_constant_has_cut_norm_quarter_J():
 
 def test_align_finds_the_parity_relabelling_of_the_checkerboard():
     N, J = 60, 1.0
-    W = checkerboard(N, J)
+    W = checkerboard(N, J=J)
     two_pop = StepKernel(values=np.array([[2 * J, 0.0], [0.0, 2 * J]]))
     al = align(W, two_pop)
     p = al.permutation
@@ -138,7 +138,8 @@ def test_cut_norm_of_a_continuous_kernel_known_value():
     b = cut_norm(k, grid=120)
     assert b.contains(1 / math.pi ** 2, rtol=1e-9)
     assert b.lower == pytest.approx(1 / math.pi ** 2, rel=1e-3)  # half-circle sets, up to the grid
-    # upper: SDP gap of the augmented matrix plus 1.25 x the L1 distance to the cell average
+    # upper: SDP gap of the augmented matrix plus the certified bound pi/120 on the L1 distance to
+    # the cell average ((L_xi + L_zeta) / (4 n), L = 2 pi |J1|)
     assert b.ratio < 1.5
     # non-negative kernels: the cut norm is the integral
     bp = cut_norm(product(), grid=50)
@@ -269,7 +270,8 @@ def test_bad_options_are_rejected():
 def test_alignment_bracket_against_a_continuous_kernel_is_consistent_with_a_finer_grid(kernel):
     """For N = 6, the cut norm of w_N^sigma - w on the 18 x 18 refinement (exact by brute force, and a
     lower bound for the continuum value, which it approaches from below) must lie in the bracket:
-    the lower side is the 6 x 6 value, the upper side adds 1.25 x the L1 distance to the cell average."""
+    the lower side is the 6 x 6 value, the upper side adds the certified L1 bound to the cell
+    average (``al.l1_error``, the amount added)."""
     N = 6
     W = kernel.matrix(N, "midpoint") / N  # midpoint values: all the difference is inside the cells
     al = align(W, kernel, method="identity")
@@ -277,7 +279,8 @@ def test_alignment_bracket_against_a_continuous_kernel_is_consistent_with_a_fine
     assert al.bracket.lower <= fine * (1 + 1e-9)
     assert fine <= al.bracket.upper
     # discriminating: without the L1 widening the upper side would be below the finer value
-    assert al.bracket.upper - 1.25 * al.l1_error < fine
+    assert al.l1_certified
+    assert al.bracket.upper - al.l1_error < fine
 
 
 def test_no_single_ordering_works_for_every_kernel_but_matching_does():
@@ -298,3 +301,65 @@ def test_no_single_ordering_works_for_every_kernel_but_matching_does():
         assert al.candidates["matching"].upper <= 2.0 * ref.upper
         if bad is not None:
             assert min(b.lower for k, b in al.candidates.items() if k.startswith(bad)) > 5 * ref.upper
+
+
+def test_seeds_are_checked_by_the_library():
+    """Issue 11: a bad seed raises the library's error naming 'seed' (not numpy's TypeError)."""
+    U = np.eye(3)
+    W = np.eye(4) / 4
+    calls = [lambda: cut_norm(U, seed="x"), lambda: inf_to_one_norm(U, seed="x"),
+             lambda: spectral_norm_upper(U, seed=-1), lambda: align(W, ring(), seed="x"),
+             lambda: cut_distance(W, ring(), seed=1.5), lambda: cut_norm(ring(), grid=4, seed=True)]
+    for call in calls:
+        with pytest.raises(InvalidArgumentError, match="argument 'seed'.*Fix:"):
+            call()
+    # seed=0 by default fixes only the restarts: every seed gives a bracket containing the exact value
+    V = np.random.default_rng(9).standard_normal((7, 6))
+    exact = brute_force_cut_norm(V)
+    for seed in (0, 1, np.random.SeedSequence(5)):
+        assert cut_norm(V, seed=seed).contains(exact, rtol=1e-9)
+
+
+def test_options_are_keyword_only():
+    W = checkerboard(6)
+    with pytest.raises(TypeError):
+        align(W, ring(), "degree")  # noqa - the call itself is the test
+    with pytest.raises(TypeError):
+        hom_densities(np.eye(3), ["edge"])
+    with pytest.raises(TypeError):
+        cut_norm(np.eye(3), 4)
+    assert hom_densities(np.eye(3), graphs=["edge"]) == {"edge": pytest.approx(1 / 3)}
+    with pytest.raises(InvalidArgumentError, match="'graphs'"):
+        hom_densities(np.eye(3), graphs="edge")
+
+
+def test_internal_inconsistencies_are_bugs_not_user_errors():
+    """A user-built Bracket with lower > upper is a user error; one computed by the package is a bug."""
+    from verification.graphs._bracket import computed_bracket
+    from verification.graphs._homomorphism import _densities_from
+
+    with pytest.raises(InvalidArgumentError):
+        Bracket(2.0, 1.0, "lo", "up")
+    with pytest.raises(RuntimeError, match="internal error") as exc:
+        computed_bracket(2.0, 1.0, "lo", "up")
+    assert not isinstance(exc.value, InvalidArgumentError)
+    with pytest.raises(RuntimeError, match="internal error") as exc:
+        _densities_from(np.eye(2), np.full(2, 0.5), ["pentagon"])
+    assert not isinstance(exc.value, (InvalidArgumentError, AssertionError))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: cut_norm(np.eye(3), sdp=1), "'sdp'"),
+    (lambda: inf_to_one_norm(np.eye(3), spectral="no"), "'spectral'"),
+    (lambda: cut_norm(np.eye(3), rank=0), "'rank'"),
+    (lambda: inf_to_one_norm(np.eye(3), sdp_tol=-1.0), "'sdp_tol'"),
+    (lambda: cut_norm(np.eye(3), normalize=None), "'normalize'"),
+    (lambda: brute_force_cut_norm(np.eye(3), normalize="yes"), "'normalize'"),
+    (lambda: align(np.eye(4) / 4, ring(), matching_iterations=0), "'matching_iterations'"),
+    (lambda: align(np.eye(4) / 4, ring(), l1_safety=-1.0), "'l1_safety'"),
+    (lambda: cut_distance_lower_bound(np.eye(3), np.eye(3), signed="yes"), "'signed'"),
+    (lambda: hom_densities(np.eye(3), graphs=["edge", 3]), r"'graphs\[1\]'"),
+])
+def test_search_options_are_checked(call, match):
+    with pytest.raises(InvalidArgumentError, match=match):
+        call()

@@ -81,6 +81,8 @@ def test_fit_growth_against_linregress():
         fit_growth([10, 10], [1.0, 2.0])
     with pytest.raises(InvalidArgumentError, match="positive"):
         fit_growth([10, 20], [0.0, 2.0])
+    with pytest.raises(InvalidArgumentError, match="confidence"):
+        fit_growth([10, 20, 40], [1.0, 2.0, 3.0], confidence=1.5)
 
 
 @pytest.mark.parametrize("name,weights", [
@@ -231,6 +233,10 @@ def test_report_markdown():
     (dict(w=np.eye(3), x_range="wide"), "x_range"),
     (dict(w=np.eye(3), n_samples=2), "n_samples"),
     (dict(w=[np.eye(3), np.eye(4)], names=["a"]), "names"),
+    (dict(w=ring().weights, sizes=[1, 100, 200]), r"sizes\[0\]"),  # was silently dropped
+    (dict(w=ring().weights, sizes=[100, 200.5]), r"sizes\[1\]"),
+    (dict(w=ring().weights, sizes=100), "sizes"),
+    (dict(w=np.eye(3), n_samples=True), "n_samples"),
 ])
 def test_bad_input(kwargs, match):
     model = kwargs.pop("model", STD)

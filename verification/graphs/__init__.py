@@ -2,13 +2,18 @@
 alignment of weight matrices to kernels (SPEC section 6).
 
 Everything returns a :class:`Bracket` (``lower``, ``upper`` and the method and certificate of each
-side) rather than a bare estimate.  Submodules: ``_norms`` (infinity-to-one norm, cut norm, brute
+side) rather than a bare estimate.  Against a continuous kernel the upper sides are widened by the
+L1 distance to its cell average, certified from the kernel's derivative bounds
+(:func:`cell_average_l1_bound`; a kernel without them gets an estimate labelled "not certified").
+Options are keyword-only; ``seed=0`` of the searches fixes only their restarts (the brackets are
+certified whatever the seed).  Submodules: ``_norms`` (infinity-to-one norm, cut norm, brute
 force), ``_homomorphism`` (densities ``t(F, W)``, cut-distance lower bound), ``_alignment``
 (relabellings, cut-distance bracket).
 
 Conventions: a matrix passed to the norms and densities holds the *values of a step kernel* (the
 norms are normalised by ``n m`` unless ``normalize=False``); network weights ``W`` enter as ``N W``
-(``align`` and ``cut_distance`` take ``W`` itself and multiply).  ``W_ij`` is the edge ``j -> i``.
+(``align`` and ``cut_distance`` take ``W`` itself and multiply, by
+:func:`solvers.graphons.step_values`).  ``W_ij`` is the edge ``j -> i``.
 
 Example::
 
@@ -27,8 +32,8 @@ from ._bracket import Bracket
 from ._alignment import ORDERINGS, Alignment, align, cut_distance
 from ._homomorphism import (EDGE_COUNTS, GRAPHS, DensityBound, cut_distance_lower_bound, hom_densities,
                             hom_density)
-from ._norms import (augmented_matrix, brute_force_cut_norm, brute_force_inf_to_one, cell_average_l1_error,
-                     cut_norm, inf_to_one_norm, spectral_norm_upper)
+from ._norms import (L1Bound, augmented_matrix, brute_force_cut_norm, brute_force_inf_to_one,
+                     cell_average_l1_bound, cell_average_l1_error, cut_norm, inf_to_one_norm, spectral_norm_upper)
 
 __all__ = [
     "Bracket",
@@ -39,6 +44,8 @@ __all__ = [
     "augmented_matrix",
     "spectral_norm_upper",
     "cell_average_l1_error",
+    "cell_average_l1_bound",
+    "L1Bound",
     "hom_density",
     "hom_densities",
     "GRAPHS",

@@ -5,10 +5,13 @@ For weights ``W`` (``N x N``) and a kernel ``w``, a permutation ``sigma`` gives 
 we bracket ``||w_N^sigma - w||_box``:
 
 * the difference is taken against the cell average ``w_N = w.matrix(N, "cell-average")``; for sets
-  that are unions of cells ``w`` and its cell average have the same integral, so the lower side
-  ``||N W^sigma - w_N||_box`` (normalised cut norm, :func:`cut_norm`) is a lower bound for ``w``
-  itself; the upper side is widened by ``||w - w_N||_1`` (exact for step kernels, a Gauss-Legendre
-  estimate times ``l1_safety`` otherwise: :func:`cell_average_l1_error`);
+  that are unions of cells ``w`` and its exact cell average have the same integral, so the lower
+  side ``||N W^sigma - w_N||_box`` (normalised cut norm, :func:`cut_norm`, reduced by the rounding
+  of ``w_N``) is a lower bound for ``w`` itself (up to the quadrature error of 4x4 Gauss-Legendre
+  cell averages for a kernel without closed-form ones); the upper side is widened by the bound of
+  ``||w - w_N||_1`` of :func:`cell_average_l1_bound` (exact for step kernels, certified from the
+  derivative bounds of ``ring``, ``skew``, ``product`` or of a user's kernel that states them,
+  otherwise a quadrature estimate times ``l1_safety``, labelled "not certified");
 * ``W``'s diagonal (zero for networks) is part of the difference: it costs at most ``sup|w| / N``.
 
 Candidates (SPEC section 6; no single ordering works for every kernel):
@@ -40,11 +43,12 @@ from scipy.optimize import quadratic_assignment
 
 from solvers._random import as_seed_sequence
 from solvers.errors import bad_argument
-from solvers.graphons import Kernel, StepKernel
+from solvers.graphons import Kernel, step_values
+from solvers.validation import check_choice, check_instance, check_positive, check_seed, check_vector
 
-from ._bracket import Bracket
+from ._bracket import Bracket, computed_bracket
 from ._homomorphism import GRAPHS, DensityBound, cut_distance_lower_bound
-from ._norms import _as_matrix, _check_int, cell_average_l1_error, cut_norm
+from ._norms import _cell_average_l1, _check_int, cut_norm
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +76,11 @@ class Alignment:
     permutations : Mapping[str, ndarray]
         The permutation of every candidate.
     l1_error : float
-        ``||w - w_N||_1`` added to the upper sides (times ``l1_safety`` for non-step kernels).
+        The amount added to every upper side for ``||w - w_N||_1``: the exact value for step
+        kernels, the certified bound of :func:`cell_average_l1_bound` for kernels with derivative
+        bounds, ``l1_safety`` times a quadrature estimate otherwise.
+    l1_certified : bool
+        Whether ``l1_error`` is certified (False only for a kernel without derivative bounds).
     """
 
     permutation: np.ndarray
@@ -81,10 +89,7 @@ class Alignment:
     candidates: Mapping[str, Bracket] = field(repr=False)
     permutations: Mapping[str, np.ndarray] = field(repr=False)
     l1_error: float
-
-
-def _weights(W) -> np.ndarray:
-    return _as_matrix(W, "W", square=True)
+    l1_certified: bool = True
 
 
 def _symmetrised_eig(A: np.ndarray):
@@ -137,16 +142,18 @@ def _orderings(A: np.ndarray, which: Sequence[str], positions) -> dict[str, np.n
     return uniq
 
 
-def _widen(br: Bracket, amount: float, note: str) -> Bracket:
-    if amount <= 0:
+def _widen(br: Bracket, amount: float, lower_cut: float, note: str) -> Bracket:
+    """``br`` for ``N W^sigma - w_N`` turned into a bracket for ``N W^sigma - w``: upper side plus the
+    L1 bound, lower side minus the deviation of the computed cell averages from the exact ones."""
+    if amount <= 0 and lower_cut <= 0:
         return br
     bounds = dict(br.bounds)
     bounds["cell-average-l1"] = amount
-    return Bracket(br.lower, br.upper + amount, br.lower_method, br.upper_method + note,
-                   br.lower_certificate, br.upper_certificate, bounds)
+    return computed_bracket(max(br.lower - lower_cut, 0.0), br.upper + amount, br.lower_method,
+                            br.upper_method + note, br.lower_certificate, br.upper_certificate, bounds)
 
 
-def align(W, kernel: Kernel, method: str = "best", positions=None, seed=0, *, refine: int = 2,
+def align(W, kernel: Kernel, *, method: str = "best", positions=None, seed=0, refine: int = 2,
           restarts: int = 16, sdp_iterations: int = 300, matching_iterations: int = 30,
           l1_safety: float = 1.25) -> Alignment:
     """Find a relabelling of ``W`` close to ``kernel`` and bracket ``||w_N^sigma - w||_box``.
@@ -157,49 +164,46 @@ def align(W, kernel: Kernel, method: str = "best", positions=None, seed=0, *, re
         Network weights (``O(1/N)`` entries); the step kernel is ``N W``.
     kernel : solvers.graphons.Kernel
         The target ``w`` (continuous or step).
-    method : str
+    method : str, keyword-only
         ``"best"`` (every ordering of :data:`ORDERINGS` that applies, then matching) or one name
         of :data:`ORDERINGS` (that candidate and its reverse only).
     positions : array_like, shape (N,), optional
         Known latent positions (``WRandomGraph.positions``): adds the ``positions`` candidate.
-    seed : int or SeedSequence
-        Seeds the matching and the cut-norm searches.
-    refine : int, keyword-only
+    seed : int or SeedSequence, default 0
+        Fixes only the restarts of the searches (the start of the graph matching, the random starts
+        of the cut-norm searches); every bracket is certified whatever the seed.
+    refine : int
         Number of screened candidates that get the full SDP bracket.
     restarts, sdp_iterations : int
         Passed to :func:`cut_norm`.
     matching_iterations : int
         ``maxiter`` of the FAQ graph matching.
     l1_safety : float
-        Factor on the quadrature estimate of ``||w - w_N||_1`` for non-step kernels.
+        Factor on the quadrature estimate of ``||w - w_N||_1`` for a kernel without derivative bounds.
 
     Returns
     -------
     Alignment
     """
-    A = _weights(W)
+    A = step_values(W, "W")  # N W, the values of the step kernel
     N = A.shape[0]
-    A = N * A
-    if not isinstance(kernel, Kernel):
-        raise bad_argument("kernel", kernel, "must be a solvers.graphons.Kernel", "pass e.g. ring()")
-    if method != "best" and method not in ORDERINGS:
-        raise bad_argument("method", method, "unknown alignment method", f"use 'best' or one of {list(ORDERINGS)}")
+    check_instance("kernel", kernel, Kernel, "pass e.g. ring()")
+    method = check_choice("method", method, ("best",) + ORDERINGS,
+                          f"use 'best' or one of {list(ORDERINGS)} (unknown alignment method)")
     if positions is not None:
-        positions = np.asarray(positions, dtype=float)
-        if positions.shape != (N,) or not np.all(np.isfinite(positions)):
-            raise bad_argument("positions", f"array of shape {positions.shape}", f"must be {N} finite numbers",
-                               "pass the latent positions of the N neurons (WRandomGraph.positions)")
+        positions = check_vector("positions", positions, N, what="positions",
+                                 fix="pass the latent positions of the N neurons (WRandomGraph.positions)")
     elif method == "positions":
         raise bad_argument("positions", None, "method 'positions' needs the latent positions", "pass positions=...")
     refine = _check_int("refine", refine, 1)
+    matching_iterations = _check_int("matching_iterations", matching_iterations, 1)
+    l1_safety = check_positive("l1_safety", l1_safety)
     ss = as_seed_sequence(seed)
     s_match, s_cut = ss.spawn(2)
     target = kernel.matrix(N, "cell-average")
-    step = isinstance(kernel, StepKernel)
-    l1 = float(cell_average_l1_error(kernel, N))
-    widen = l1 if step else l1_safety * l1
-    note = "" if widen == 0 else (" + L1 distance to the cell average (exact)" if step else
-                                  f" + {l1_safety} x L1 distance to the cell average (quadrature estimate)")
+    l1 = _cell_average_l1(kernel, N, target, l1_safety)
+    widen = l1.value
+    note = "" if widen == 0 else f" + L1 distance to the cell average ({l1.method})"
 
     which = ORDERINGS if method == "best" else (method,)
     perms = _orderings(A, which, positions)
@@ -210,7 +214,7 @@ def align(W, kernel: Kernel, method: str = "best", positions=None, seed=0, *, re
             br = cut_norm(D, seed=s_cut, restarts=restarts, sdp=True, sdp_iterations=sdp_iterations)
         else:
             br = cut_norm(D, seed=s_cut, restarts=4, sdp=False, spectral=True)
-        return _widen(br, widen, note)
+        return _widen(br, widen, l1.cell_error, note)
 
     screened = {k: bracket(p, False) for k, p in perms.items()}
     if "matching" in which and N >= 2:
@@ -232,7 +236,7 @@ def align(W, kernel: Kernel, method: str = "best", positions=None, seed=0, *, re
     win = min(results, key=lambda k: (results[k].upper, results[k].lower))
     logger.info("align: %s wins with %s", win, results[win])
     return Alignment(permutation=perms[win], method=win, bracket=results[win], candidates=results,
-                     permutations=perms, l1_error=l1)
+                     permutations=perms, l1_error=widen, l1_certified=l1.certified)
 
 
 def cut_distance(W, kernel: Kernel, *, positions=None, seed=0, method: str = "best",
@@ -242,20 +246,30 @@ def cut_distance(W, kernel: Kernel, *, positions=None, seed=0, method: str = "be
     Lower side: :func:`cut_distance_lower_bound` (homomorphism densities, relabelling-invariant);
     upper side: the best certified ``||w_N^sigma - w||_box`` of :func:`align`.
 
+    Parameters
+    ----------
+    W : array_like, shape (N, N)
+        Network weights.
+    kernel : solvers.graphons.Kernel
+    positions, seed, method, **align_options
+        Keyword-only, passed to :func:`align` (``seed=0`` fixes only the restarts of its searches).
+    graphs : sequence of str
+        Graphs of the density lower bound.
+
     Returns
     -------
     Bracket
         ``lower_certificate = {"graph": F, "table": ...}``; ``upper_certificate`` holds the
         permutation and the alignment method.
     """
-    A = _weights(W)
-    N = A.shape[0]
-    lb: DensityBound = cut_distance_lower_bound(N * A, kernel, graphs=graphs)
-    al = align(A, kernel, method=method, positions=positions, seed=seed, **align_options)
+    A = step_values(W, "W")
+    check_seed(seed)
+    lb: DensityBound = cut_distance_lower_bound(A, kernel, graphs=graphs)
+    al = align(W, kernel, method=method, positions=positions, seed=seed, **align_options)
     up = al.bracket.upper
     lower = min(lb.value, up)
     bounds = {"homomorphism": lb.value, "alignment-lower": al.bracket.lower, "alignment-upper": up}
-    return Bracket(lower, up, f"homomorphism densities (graph {lb.graph})",
-                   f"alignment '{al.method}': {al.bracket.upper_method}",
-                   {"graph": lb.graph, "table": lb.table},
-                   {"permutation": al.permutation, "method": al.method, "alignment": al}, bounds)
+    return computed_bracket(lower, up, f"homomorphism densities (graph {lb.graph})",
+                            f"alignment '{al.method}': {al.bracket.upper_method}",
+                            {"graph": lb.graph, "table": lb.table},
+                            {"permutation": al.permutation, "method": al.method, "alignment": al}, bounds)

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from solvers.errors import bad_argument
+from solvers.errors import InvalidArgumentError, bad_argument
 
 __all__ = ["Bracket"]
 
@@ -83,3 +83,13 @@ class Bracket:
     def __str__(self) -> str:
         return (f"[{self.lower:.6g}, {self.upper:.6g}] (ratio {self.ratio:.4g}; lower: {self.lower_method}; "
                 f"upper: {self.upper_method})")
+
+
+def computed_bracket(lower: float, upper: float, *args: Any, **kwargs: Any) -> Bracket:
+    """A :class:`Bracket` computed by this package.  An inconsistent one (NaN, or a lower side above
+    the upper side) is a bug of ifmf, not a user error: ``RuntimeError``, not ``InvalidArgumentError``
+    (which :class:`Bracket` raises for brackets a user builds)."""
+    try:
+        return Bracket(lower, upper, *args, **kwargs)
+    except InvalidArgumentError as exc:
+        raise RuntimeError(f"internal error: a computed bracket is inconsistent ({exc}); please report it") from None

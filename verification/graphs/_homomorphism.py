@@ -21,8 +21,10 @@ For a symmetric kernel the directed and undirected versions coincide.
 Matrices are the values of step kernels (as in :mod:`verification.graphs._norms`): ``t(F, U)`` is
 ``sum U...`` over all vertex maps divided by ``n^{v(F)}``, diagonal entries included (maps need not be
 injective): that is exactly the density of the step kernel, e.g. ``t(triangle, U) = trace(U^3) / n^3``.
-For the weights of a network pass ``N W``.  Continuous kernels are integrated by composite
-Gauss-Legendre quadrature (``panels`` equal panels of ``order`` nodes: 16 x 4 = 64 nodes by default);
+For the weights of a network pass ``N W`` (:func:`solvers.graphons.step_values`).  Continuous
+kernels are integrated by composite Gauss-Legendre quadrature
+(:func:`solvers.quadrature.composite_gauss_legendre`: ``panels`` equal panels of ``order`` nodes,
+16 x 4 = 64 nodes by default);
 a :class:`~solvers.graphons.StepKernel` uses its values (exact).  The quadrature error is estimated
 by repeating with twice the panels and is reported and subtracted from the difference of densities.
 
@@ -47,6 +49,8 @@ import numpy as np
 
 from solvers.errors import bad_argument
 from solvers.graphons import Kernel, StepKernel
+from solvers.quadrature import composite_gauss_legendre
+from solvers.validation import check_bool, check_choice
 
 from ._norms import _as_matrix, _check_int
 
@@ -65,10 +69,19 @@ EDGE_COUNTS: dict[str, int] = {
 GRAPHS: tuple[str, ...] = tuple(EDGE_COUNTS)
 
 
-def _check_graph(F: str) -> str:
-    if F not in EDGE_COUNTS:
-        raise bad_argument("F", F, "unknown graph", f"use one of {list(GRAPHS)}")
-    return F
+def _check_graph(F: str, name: str = "F") -> str:
+    return check_choice(name, F, GRAPHS, f"unknown graph: use one of {list(GRAPHS)}")
+
+
+def _check_graphs(graphs: Sequence[str]) -> list[str]:
+    if isinstance(graphs, str):
+        raise bad_argument("graphs", graphs, "must be a sequence of graph names", f"pass graphs=[{graphs!r}]")
+    try:
+        items = list(graphs)
+    except TypeError:
+        raise bad_argument("graphs", graphs, "must be a sequence of graph names",
+                           f"pass a list of names from {list(GRAPHS)}") from None
+    return [_check_graph(F, f"graphs[{k}]") for k, F in enumerate(items)]
 
 
 def _densities_from(K: np.ndarray, w: np.ndarray, graphs: Sequence[str]) -> dict[str, float]:
@@ -103,24 +116,16 @@ def _densities_from(K: np.ndarray, w: np.ndarray, graphs: Sequence[str]) -> dict
             v = float(np.sum(S2 * Sk))
         elif F == "4-cycle-undirected":
             v = float(np.sum(S2 * S2))
-        else:  # pragma: no cover - checked by the caller
-            raise AssertionError(F)
+        else:  # pragma: no cover - the callers check F against GRAPHS: reaching this is a bug of ifmf
+            raise RuntimeError(f"internal error: graph {F!r} passed the check but has no density formula")
         out[F] = v
     return out
-
-
-def _composite_gl(panels: int, order: int) -> tuple[np.ndarray, np.ndarray]:
-    q, wq = np.polynomial.legendre.leggauss(order)
-    q = 0.5 * (q + 1.0)
-    x = ((np.arange(panels)[:, None] + q[None, :]) / panels).ravel()
-    w = np.tile(0.5 * wq, panels) / panels
-    return x, w
 
 
 def _sampled(W: Any, panels: int, order: int) -> tuple[np.ndarray, np.ndarray, bool]:
     """(K, weights, exact?) for a matrix, StepKernel or Kernel."""
     if isinstance(W, Kernel) and not isinstance(W, StepKernel):
-        x, w = _composite_gl(panels, order)
+        x, w = composite_gauss_legendre(panels, order)
         K = np.asarray(W(x[:, None], x[None, :]), dtype=float)
         if not np.all(np.isfinite(K)):
             raise bad_argument("W", W, "kernel values must be finite on the quadrature nodes", "check the kernel")
@@ -130,7 +135,7 @@ def _sampled(W: Any, panels: int, order: int) -> tuple[np.ndarray, np.ndarray, b
     return A, np.full(n, 1.0 / n), True
 
 
-def hom_densities(W, graphs: Sequence[str] = GRAPHS, *, panels: int = 16, order: int = 4) -> dict[str, float]:
+def hom_densities(W, *, graphs: Sequence[str] = GRAPHS, panels: int = 16, order: int = 4) -> dict[str, float]:
     """Densities ``t(F, W)`` for every ``F`` in ``graphs`` (see the module docstring).
 
     Parameters
@@ -138,7 +143,7 @@ def hom_densities(W, graphs: Sequence[str] = GRAPHS, *, panels: int = 16, order:
     W : array_like (n, n), StepKernel or Kernel
         A square matrix (values of a step kernel; pass ``N W`` for network weights), a step kernel
         (exact), or a kernel (composite Gauss-Legendre quadrature).
-    graphs : sequence of str
+    graphs : sequence of str, keyword-only
         Names from :data:`GRAPHS`.
     panels, order : int, keyword-only
         Quadrature for continuous kernels: ``panels`` equal panels of ``order`` nodes.  A kernel that
@@ -150,7 +155,7 @@ def hom_densities(W, graphs: Sequence[str] = GRAPHS, *, panels: int = 16, order:
     dict
         ``{F: t(F, W)}``.
     """
-    graphs = [_check_graph(F) for F in graphs]
+    graphs = _check_graphs(graphs)
     panels = _check_int("panels", panels, 1)
     order = _check_int("order", order, 1)
     K, w, _ = _sampled(W, panels, order)
@@ -159,7 +164,7 @@ def hom_densities(W, graphs: Sequence[str] = GRAPHS, *, panels: int = 16, order:
 
 def hom_density(F: str, W, *, panels: int = 16, order: int = 4) -> float:
     """``t(F, W)`` for one graph ``F`` (see :func:`hom_densities`)."""
-    return hom_densities(W, [F], panels=panels, order=order)[_check_graph(F)]
+    return hom_densities(W, graphs=[_check_graph(F)], panels=panels, order=order)[F]
 
 
 def _sup_and_sign(W: Any, K: np.ndarray) -> tuple[float, bool]:
@@ -231,9 +236,10 @@ def cut_distance_lower_bound(U, W, *, graphs: Sequence[str] = GRAPHS, panels: in
     -------
     DensityBound
     """
-    graphs = [_check_graph(F) for F in graphs]
+    graphs = _check_graphs(graphs)
     panels = _check_int("panels", panels, 1)
     order = _check_int("order", order, 1)
+    signed = None if signed is None else check_bool("signed", signed)
     tU, eU, sU, nU = _densities_with_error(U, graphs, panels, order)
     tW, eW, sW, nW = _densities_with_error(W, graphs, panels, order)
     M = max(sU, sW)
