@@ -8,6 +8,7 @@ constant-intensity CDF by scipy.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import mpmath
@@ -16,6 +17,7 @@ import pytest
 from scipy import integrate
 
 from solvers import references as R
+from solvers.references import space_quadrature, stationary
 from solvers.errors import ConvergenceError, InvalidArgumentError
 from solvers.graphons import constant, labels, product, ring, skew, two_block
 from solvers.model import Constant, CustomDrift, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
@@ -259,7 +261,7 @@ def _mean_from_cdf(law, xi, lo, hi, points):
 @pytest.mark.parametrize("xr,x0", [(0.0, 0.0), (0.0, 2.5), (3.0, 0.5)])  # x_r < c and x_r > c
 def test_law_cdf_properties_and_moments(xr, x0):
     model = _law_model(xr=xr)
-    law = R.constant_intensity_law(model, product(), 0.8, x0)
+    law = R.constant_intensity_law(model, product(), t=0.8, initial=x0)
     for xi in (0.1, 0.5, 0.9):
         c = float(law.c(xi))
         assert c == pytest.approx(1.0 + 1.5 * xi)  # degree of the product kernel is xi
@@ -280,7 +282,7 @@ def test_law_cdf_properties_and_moments(xr, x0):
 
 def test_law_gaussian_datum():
     model = _law_model()
-    law = R.constant_intensity_law(model, skew(), 1.3, 0.4, sigma=0.3)
+    law = R.constant_intensity_law(model, skew(), t=1.3, initial=0.4, sigma=0.3)
     assert law.atom_mass == 0.0 and law.no_fire_mass == pytest.approx(math.exp(-1.5 * 1.3))
     xi = 0.35
     F = law.cdf(xi, np.linspace(-3, 4, 3001))
@@ -294,7 +296,7 @@ def test_law_monte_carlo_dkw():
     """Sample the defining process (Poisson clock of rate lam0, Gaussian datum) and compare the
     empirical CDF: DKW gives P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2) = 1e-6 at the eps used."""
     lam0, t, x0, sig, I0 = 1.5, 0.9, 2.0, 0.25, 1.0
-    law = R.constant_intensity_law(_law_model(lam0, I0), degree=0.4, t=t, x0=x0, sigma=sig)
+    law = R.constant_intensity_law(_law_model(lam0, I0), degree=0.4, t=t, initial=x0, sigma=sig)
     c = I0 + lam0 * 0.4
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(7)))
     n = 100_000
@@ -313,11 +315,11 @@ def test_law_monte_carlo_dkw():
 
 def test_law_limits():
     model = _law_model(lam0=2.0, I0=0.5, xr=-0.5)
-    law0 = R.constant_intensity_law(model, constant(0.7), 0.0, 1.2)
+    law0 = R.constant_intensity_law(model, constant(0.7), t=0.0, initial=1.2)
     assert law0.atom_mass == 1.0
     assert float(law0.mean(0.3)) == pytest.approx(1.2, abs=1e-15)
     assert law0.cdf(0.3, 1.2 - 1e-12) == 0 and law0.cdf(0.3, 1.2) == 1
-    lawinf = R.constant_intensity_law(model, constant(0.7), 60.0, 1.2)
+    lawinf = R.constant_intensity_law(model, constant(0.7), t=60.0, initial=1.2)
     assert lawinf.atom_mass < 1e-50
     # t -> inf: the stationary state of SPEC section 3, computed independently by stationary_rate
     st = R.stationary_rate(model, 0.7, dps=20)
@@ -330,7 +332,7 @@ def test_law_limits():
 def test_law_special_cases():
     # c == x_r: the reset cohort is an atom at x_r
     model = NeuronModel(Leaky(-1.0), Constant(1.0), reset=0.0)
-    law = R.constant_intensity_law(model, degree=1.0, t=0.7, x0=2.0)
+    law = R.constant_intensity_law(model, degree=1.0, t=0.7, initial=2.0)
     assert float(law.c(0.5)) == 0.0
     p = -math.expm1(-0.7)
     assert float(law.cohort_atom_mass(0.5)) == pytest.approx(p)
@@ -338,7 +340,7 @@ def test_law_special_cases():
     assert float(law.mean(0.5)) == pytest.approx(math.exp(-0.7) * 2.0 * math.exp(-0.7))
     # lam0 = 0: deterministic flow
     model = NeuronModel(Leaky(1.0), Constant(0.0), reset=0.0)
-    law = R.constant_intensity_law(model, product(), 2.0, 3.0)
+    law = R.constant_intensity_law(model, product(), t=2.0, initial=3.0)
     assert law.atom_mass == 1.0
     assert float(law.mean(0.2)) == pytest.approx(1.0 + 2.0 * math.exp(-2.0))
     assert float(law.variance(0.2)) == pytest.approx(0.0, abs=1e-14)
@@ -348,18 +350,18 @@ def test_law_finite_network_degrees():
     N = 40
     W = product().weights(N)
     deg = W.sum(axis=1)
-    law = R.constant_intensity_law(_law_model(), degree=deg, t=1.0, x0=0.0)
+    law = R.constant_intensity_law(_law_model(), degree=deg, t=1.0, initial=0.0)
     xi = labels(N)
     assert np.allclose(law.c(xi), 1.0 + 1.5 * deg, rtol=0, atol=1e-15)
     m = law.mean(xi)
     assert m.shape == (N,)
     # same formula as the kernel version with the kernel's degree replaced by the row sums
-    law_k = R.constant_intensity_law(_law_model(), product(), 1.0, 0.0)
+    law_k = R.constant_intensity_law(_law_model(), product(), t=1.0, initial=0.0)
     assert np.max(np.abs(m - law_k.mean(xi))) < 1.5 * np.max(np.abs(deg - xi)) + 1e-15
 
 
 def test_law_vectorised_shapes():
-    law = R.constant_intensity_law(_law_model(), product(), 0.5, 0.0)
+    law = R.constant_intensity_law(_law_model(), product(), t=0.5, initial=0.0)
     F = law.cdf(labels(8)[:, None], np.linspace(-1, 3, 5)[None, :])
     assert F.shape == (8, 5)
     assert law.mean(labels(8)).shape == (8,)
@@ -367,17 +369,17 @@ def test_law_vectorised_shapes():
 
 def test_law_bad_arguments():
     with pytest.raises(InvalidArgumentError, match="constant intensity"):
-        R.constant_intensity_law(STD, product(), 1.0)
+        R.constant_intensity_law(STD, product(), t=1.0, initial=0.0)
     with pytest.raises(InvalidArgumentError, match="'t'"):
-        R.constant_intensity_law(_law_model(), product(), -1.0)
+        R.constant_intensity_law(_law_model(), product(), t=-1.0, initial=0.0)
     with pytest.raises(InvalidArgumentError, match="sigma"):
-        R.constant_intensity_law(_law_model(), product(), 1.0, sigma=-0.1)
+        R.constant_intensity_law(_law_model(), product(), t=1.0, initial=0.0, sigma=-0.1)
     with pytest.raises(InvalidArgumentError, match="exactly one"):
-        R.constant_intensity_law(_law_model(), product(), 1.0, degree=1.0)
+        R.constant_intensity_law(_law_model(), product(), t=1.0, initial=0.0, degree=1.0)
     with pytest.raises(InvalidArgumentError, match="exactly one"):
-        R.constant_intensity_law(_law_model(), None, 1.0)
+        R.constant_intensity_law(_law_model(), None, t=1.0, initial=0.0)
     with pytest.raises(InvalidArgumentError, match="degree"):
-        R.constant_intensity_law(_law_model(), t=1.0, degree=[1.0, np.nan])
+        R.constant_intensity_law(_law_model(), t=1.0, initial=0.0, degree=[1.0, np.nan])
 
 
 # ------------------------------------------------------------------------ spatial stationary state
@@ -458,7 +460,7 @@ from hypothesis import given, strategies as st  # noqa: E402
 @given(lam0=st.floats(0.0, 5.0), I0=st.floats(-2.0, 2.0), xr=st.floats(-1.0, 1.0), x0=st.floats(-2.0, 2.0),
        t=st.floats(0.0, 6.0), sigma=st.sampled_from([0.0, 0.2]), deg=st.floats(-1.0, 1.0))
 def test_law_properties(lam0, I0, xr, x0, t, sigma, deg):
-    law = R.constant_intensity_law(NeuronModel(Leaky(I0), Constant(lam0), reset=xr), t=t, x0=x0,
+    law = R.constant_intensity_law(NeuronModel(Leaky(I0), Constant(lam0), reset=xr), t=t, initial=x0,
                                    sigma=sigma, degree=deg)
     xs = np.linspace(-12.0, 12.0, 4001)
     F = law.cdf(0.5, xs)
@@ -485,18 +487,18 @@ def test_phi_double_monotone_and_bounded():
 def test_disagreement_raises_naming_both_values(monkeypatch):
     """If the confirming quadrature disagrees (simulated by perturbing it by 1e-20 relative), phi and
     stationary_rate must raise ConvergenceError with both values in the message."""
-    real = R._space_quadrature
+    real = space_quadrature.isi_integrals
 
     def perturbed(model, h):
         q = real(model, h)
-        return R._Quad(q.T * (1 + mpmath.mpf(10) ** -20), q.M, q.xs, q.panels, q.method)
+        return dataclasses.replace(q, T=q.T * (1 + mpmath.mpf(10) ** -20))
 
-    monkeypatch.setattr(R, "_space_quadrature", perturbed)
+    monkeypatch.setattr(space_quadrature, "isi_integrals", perturbed)
     with pytest.raises(ConvergenceError, match=r"age quadrature 1\.3071\d+ and space quadrature 1\.3071\d+"):
         R.phi(STD, 0.0, dps=30)
     R.phi(STD, 0.0, dps=20)  # 1e-20 is within the 15 digits asked for at dps = 20
     with pytest.raises(ConvergenceError, match=r"rate 1\.307\d+ vs 1\.307\d+"):
-        R._states_cached.__wrapped__(STD, 0.0, 30)  # bypass the cache of the unperturbed result
+        stationary._states_cached.__wrapped__(STD, 0.0, 30)  # bypass the cache of the unperturbed result
 
 
 
