@@ -136,25 +136,33 @@ class ConstantIntensityLaw:
         return nofire + cohort
 
 
-def constant_intensity_law(model: NeuronModel, kernel=None, *, t: float, initial: float, sigma: float = 0.0,
-                           degree=None) -> ConstantIntensityLaw:
+def constant_intensity_law(model: NeuronModel, *, kernel=None, degree=None, t: float, initial: float,
+                           sigma: float = 0.0) -> ConstantIntensityLaw:
     """Exact law of SPEC section 3 for constant intensity and leaky drift.
 
     Parameters
     ----------
     model : NeuronModel
         Drift :class:`~solvers.model.Leaky`, intensity :class:`~solvers.model.Constant`.
-    kernel : object with ``.degree(xi)``, optional
+    kernel : object with ``.degree(xi)``, keyword, optional
         The kernel (``h = lam0 d(xi)``).  Exactly one of ``kernel`` and ``degree`` is given.
+    degree : float or array_like, shape (N,), keyword, optional
+        Degrees given directly: a scalar (homogeneous), or per neuron of a finite network
+        (``degree[i] = sum_j W_ij``), looked up by the cell of ``xi``.
     t : float, keyword
         Time, ``>= 0``.
     initial : float, keyword
         Initial datum: its value (Dirac, ``sigma = 0``) or the mean of the Gaussian one.
     sigma : float, keyword, default 0
         Standard deviation of the Gaussian initial datum (0: Dirac).
-    degree : float or array_like, shape (N,), keyword
-        Degrees given directly: a scalar (homogeneous), or per neuron of a finite network
-        (``degree[i] = sum_j W_ij``), looked up by the cell of ``xi``.
+
+    Example
+    -------
+    >>> from solvers.graphons import product
+    >>> from solvers.model import Constant, Leaky, NeuronModel
+    >>> law = constant_intensity_law(NeuronModel(Leaky(1.0), Constant(1.5)), kernel=product(), t=0.8, initial=0.0)
+    >>> round(float(law.atom_mass), 6)
+    0.301194
 
     Returns
     -------

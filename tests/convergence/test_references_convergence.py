@@ -3,7 +3,10 @@
 * the midpoint Nystrom discretisation of spatial_stationary for a smooth kernel is second order;
 * the susceptibility chi(i omega) is the limit of an independent time-domain cohort simulation,
   which converges to it at first order;
-* both stationary quadratures deliver the requested number of digits.
+* both stationary quadratures deliver the requested number of digits;
+* the long-time rate of the Lagrangian PDE solver converges at its order 2 in dt to the rate of
+  spatial_stationary on the same grid (one discretisation of the kernel, issue 7 item 5), for
+  two_block with n_xi = 3 and 5, whose middle cell is cut by the block edge.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ import numpy as np
 import pytest
 
 from solvers import references as R
-from solvers.graphons import labels, skew
+from solvers.graphons import FunctionKernel, labels, skew, two_block
+from solvers.meanfield import solve
 from solvers.model import NeuronModel
 
 STD = NeuronModel.standard()
@@ -103,3 +107,35 @@ def test_susceptibility_against_time_domain_simulation():
     order = math.log2(abs(c1 - chi) / abs(c2 - chi))       # first-order simulation converging to chi
     assert 0.85 < order < 1.15, f"observed order {order:.3f}"
     assert abs((2 * c2 - c1) - chi) < 2e-3 * abs(chi)
+
+
+# ------------------------------------------------------------------------ PDE solver -> spatial_stationary
+@pytest.mark.parametrize("n", [3, 5])
+def test_pde_long_time_rate_matches_reference_not_midpoint(n):
+    """The long-time rate of the Lagrangian PDE solver converges to spatial_stationary's rate at
+    the solver's order 2 in dt (so their difference is the solver's time-discretisation error),
+    while the fixed point of the old midpoint discretisation is far away."""
+    kernel = two_block(1.5, 0.2)
+    ref = R.spatial_stationary(STD, kernel, n, check_pde_stability=False)
+    # the old discretisation: the same w as a FunctionKernel, which coupling_matrix discretises by
+    # midpoint values (what spatial_stationary used before)
+    old = R.spatial_stationary(STD, FunctionKernel(func=lambda x, z: kernel(x, z)), n, check_pde_stability=False)
+    assert old.quadrature == "midpoint"
+    T, dt = 12.0, 0.01
+    rates = []
+    for step in (dt, dt / 2):
+        sol = solve(STD, kernel, T, 0.0, n_xi=n, dt=step)
+        r = sol.rate(T)
+        # stationary far below the errors measured: the rate no longer moves over the last 2 time units
+        assert np.max(np.abs(r - sol.rate(T - 2.0))) < 1e-9
+        rates.append(r)
+    e1, e2 = (float(np.max(np.abs(r - ref.rate))) for r in rates)
+    order = math.log2(e1 / e2)
+    e_rich = float(np.max(np.abs((4 * rates[1] - rates[0]) / 3 - ref.rate)))   # Richardson, order 2
+    gap_old = float(np.max(np.abs(rates[0] - old.rate)))
+    print(f"n_xi = {n}: |r_PDE - r_ref| = {e1:.3e} (dt = {dt}), {e2:.3e} (dt = {dt / 2}), order {order:.2f}, "
+          f"Richardson {e_rich:.1e}; |r_PDE - r_midpoint| = {gap_old:.3e}")
+    assert np.allclose(ref.xi, labels(n)) and np.allclose(old.xi, labels(n))
+    assert 1.8 < order < 2.2, f"observed order {order:.3f}"
+    assert e1 < 1e-4 and e_rich < 0.01 * e1
+    assert gap_old > 1e3 * e1

@@ -222,6 +222,7 @@ def test_phi_double_against_mpmath(model):
             assert pp == pytest.approx(refp, rel=1e-10, abs=1e-14)
 
 
+@pytest.mark.slow
 def test_phi_prime_against_difference_quotient():
     h = 0.3
     with mpmath.workdps(50):

@@ -34,7 +34,7 @@ def _mean_from_cdf(law, xi, lo, hi, points):
 @pytest.mark.parametrize("xr,x0", [(0.0, 0.0), (0.0, 2.5), (3.0, 0.5)])  # x_r < c and x_r > c
 def test_law_cdf_properties_and_moments(xr, x0):
     model = _law_model(xr=xr)
-    law = R.constant_intensity_law(model, product(), t=0.8, initial=x0)
+    law = R.constant_intensity_law(model, kernel=product(), t=0.8, initial=x0)
     for xi in (0.1, 0.5, 0.9):
         c = float(law.c(xi))
         assert c == pytest.approx(1.0 + 1.5 * xi)  # degree of the product kernel is xi
@@ -55,7 +55,7 @@ def test_law_cdf_properties_and_moments(xr, x0):
 
 def test_law_gaussian_datum():
     model = _law_model()
-    law = R.constant_intensity_law(model, skew(), t=1.3, initial=0.4, sigma=0.3)
+    law = R.constant_intensity_law(model, kernel=skew(), t=1.3, initial=0.4, sigma=0.3)
     assert law.atom_mass == 0.0 and law.no_fire_mass == pytest.approx(math.exp(-1.5 * 1.3))
     xi = 0.35
     F = law.cdf(xi, np.linspace(-3, 4, 3001))
@@ -88,11 +88,11 @@ def test_law_monte_carlo_dkw():
 
 def test_law_limits():
     model = _law_model(lam0=2.0, I0=0.5, xr=-0.5)
-    law0 = R.constant_intensity_law(model, constant(0.7), t=0.0, initial=1.2)
+    law0 = R.constant_intensity_law(model, kernel=constant(0.7), t=0.0, initial=1.2)
     assert law0.atom_mass == 1.0
     assert float(law0.mean(0.3)) == pytest.approx(1.2, abs=1e-15)
     assert law0.cdf(0.3, 1.2 - 1e-12) == 0 and law0.cdf(0.3, 1.2) == 1
-    lawinf = R.constant_intensity_law(model, constant(0.7), t=60.0, initial=1.2)
+    lawinf = R.constant_intensity_law(model, kernel=constant(0.7), t=60.0, initial=1.2)
     assert lawinf.atom_mass < 1e-50
     # t -> inf: the stationary state of SPEC section 3, computed independently by stationary_rate
     st = R.stationary_rate(model, 0.7, dps=20)
@@ -113,7 +113,7 @@ def test_law_special_cases():
     assert float(law.mean(0.5)) == pytest.approx(math.exp(-0.7) * 2.0 * math.exp(-0.7))
     # lam0 = 0: deterministic flow
     model = NeuronModel(Leaky(1.0), Constant(0.0), reset=0.0)
-    law = R.constant_intensity_law(model, product(), t=2.0, initial=3.0)
+    law = R.constant_intensity_law(model, kernel=product(), t=2.0, initial=3.0)
     assert law.atom_mass == 1.0
     assert float(law.mean(0.2)) == pytest.approx(1.0 + 2.0 * math.exp(-2.0))
     assert float(law.variance(0.2)) == pytest.approx(0.0, abs=1e-14)
@@ -129,12 +129,12 @@ def test_law_finite_network_degrees():
     m = law.mean(xi)
     assert m.shape == (N,)
     # same formula as the kernel version with the kernel's degree replaced by the row sums
-    law_k = R.constant_intensity_law(_law_model(), product(), t=1.0, initial=0.0)
+    law_k = R.constant_intensity_law(_law_model(), kernel=product(), t=1.0, initial=0.0)
     assert np.max(np.abs(m - law_k.mean(xi))) < 1.5 * np.max(np.abs(deg - xi)) + 1e-15
 
 
 def test_law_vectorised_shapes():
-    law = R.constant_intensity_law(_law_model(), product(), t=0.5, initial=0.0)
+    law = R.constant_intensity_law(_law_model(), kernel=product(), t=0.5, initial=0.0)
     F = law.cdf(labels(8)[:, None], np.linspace(-1, 3, 5)[None, :])
     assert F.shape == (8, 5)
     assert law.mean(labels(8)).shape == (8,)
@@ -142,15 +142,15 @@ def test_law_vectorised_shapes():
 
 def test_law_bad_arguments():
     with pytest.raises(InvalidArgumentError, match="constant intensity"):
-        R.constant_intensity_law(STD, product(), t=1.0, initial=0.0)
+        R.constant_intensity_law(STD, kernel=product(), t=1.0, initial=0.0)
     with pytest.raises(InvalidArgumentError, match="'t'"):
-        R.constant_intensity_law(_law_model(), product(), t=-1.0, initial=0.0)
+        R.constant_intensity_law(_law_model(), kernel=product(), t=-1.0, initial=0.0)
     with pytest.raises(InvalidArgumentError, match="sigma"):
-        R.constant_intensity_law(_law_model(), product(), t=1.0, initial=0.0, sigma=-0.1)
+        R.constant_intensity_law(_law_model(), kernel=product(), t=1.0, initial=0.0, sigma=-0.1)
     with pytest.raises(InvalidArgumentError, match="exactly one"):
-        R.constant_intensity_law(_law_model(), product(), t=1.0, initial=0.0, degree=1.0)
+        R.constant_intensity_law(_law_model(), kernel=product(), t=1.0, initial=0.0, degree=1.0)
     with pytest.raises(InvalidArgumentError, match="exactly one"):
-        R.constant_intensity_law(_law_model(), None, t=1.0, initial=0.0)
+        R.constant_intensity_law(_law_model(), kernel=None, t=1.0, initial=0.0)
     with pytest.raises(InvalidArgumentError, match="degree"):
         R.constant_intensity_law(_law_model(), t=1.0, initial=0.0, degree=[1.0, np.nan])
 
@@ -160,6 +160,6 @@ def test_law_non_numeric_degree_and_initial():
     with pytest.raises(InvalidArgumentError, match="degree"):
         R.constant_intensity_law(_law_model(), t=1.0, initial=0.0, degree="abc")
     with pytest.raises(InvalidArgumentError, match="initial"):
-        R.constant_intensity_law(_law_model(), product(), t=1.0, initial="0")
-    with pytest.raises(TypeError):   # t and initial are keyword-only
+        R.constant_intensity_law(_law_model(), kernel=product(), t=1.0, initial="0")
+    with pytest.raises(TypeError):   # every argument but the model is keyword-only
         R.constant_intensity_law(_law_model(), product(), 1.0, 0.0)

@@ -7,24 +7,18 @@ step kernel; the Lagrangian PDE solver at two time steps.  The expensive cases a
 """
 from __future__ import annotations
 
-import functools
-import math
-
 import numpy as np
 import pytest
 
 from solvers import references as R
 from solvers.errors import ConvergenceError, InvalidArgumentError
 from solvers.graphons import (
-    FunctionKernel,
     constant,
     coupling_matrix,
-    labels,
     ring,
     skew,
     two_block,
 )
-from solvers.meanfield import solve
 from solvers.model import Constant, CustomDrift, Leaky, NeuronModel, Sigmoid
 
 STD = NeuronModel.standard()
@@ -90,17 +84,6 @@ def _cell_average_by_hand(n: int) -> np.ndarray:
     return K
 
 
-@functools.cache
-def _reference(n: int, discretisation: str):
-    """spatial_stationary for two_block on n nodes, shared by the two tests below: with the kernel
-    itself (``"solver"``), or with the same w as a FunctionKernel, which coupling_matrix discretises
-    by midpoint values (``"midpoint"``: the discretisation spatial_stationary used before)."""
-    kernel = two_block(A, B)
-    if discretisation == "midpoint":
-        kernel = FunctionKernel(func=lambda x, z, _k=kernel: _k(x, z))
-    return R.spatial_stationary(STD, kernel, n, check_pde_stability=False)
-
-
 @pytest.mark.parametrize("n", [3, pytest.param(5, marks=pytest.mark.slow)])
 def test_reference_uses_the_solvers_cell_average_discretisation(n):
     kernel = two_block(A, B)
@@ -112,7 +95,7 @@ def test_reference_uses_the_solvers_cell_average_discretisation(n):
         assert K[1, 1] == pytest.approx(0.85, abs=1e-15)
         # the old discretisation: midpoint value w(1/2, 1/2) = a on the edge
         assert kernel.matrix(3, "midpoint")[1, 1] == A
-    res = _reference(n, "solver")
+    res = R.spatial_stationary(STD, kernel, n, check_pde_stability=False)
     assert res.quadrature == name
     # h = K r / n with the hand-derived cell averages, not with the midpoint matrix
     assert np.allclose(res.input, K_hand @ res.rate / n, rtol=1e-14, atol=0)
@@ -121,35 +104,6 @@ def test_reference_uses_the_solvers_cell_average_discretisation(n):
     # state of w = J = 0.85 whatever n, computed independently in mpmath
     st = R.stationary_rate(STD, (A + B) / 2, dps=20)
     assert np.max(np.abs(res.rate - float(st.rate))) < 1e-10
-
-
-@pytest.mark.parametrize("n", [3, pytest.param(5, marks=pytest.mark.slow)])
-def test_pde_long_time_rate_matches_reference_not_midpoint(n):
-    """The long-time rate of the Lagrangian PDE solver converges to spatial_stationary's rate at
-    the solver's order 2 in dt (so their difference is the solver's time-discretisation error),
-    while the fixed point of the old midpoint discretisation is far away."""
-    kernel = two_block(A, B)
-    ref = _reference(n, "solver")
-    old = _reference(n, "midpoint")
-    assert old.quadrature == "midpoint"
-    T, dt = 12.0, 0.01
-    rates = []
-    for step in (dt, dt / 2):
-        sol = solve(STD, kernel, T, 0.0, n_xi=n, dt=step)
-        r = sol.rate(T)
-        # stationary far below the errors measured: the rate no longer moves over the last 2 time units
-        assert np.max(np.abs(r - sol.rate(T - 2.0))) < 1e-9
-        rates.append(r)
-    e1, e2 = (float(np.max(np.abs(r - ref.rate))) for r in rates)
-    order = math.log2(e1 / e2)
-    e_rich = float(np.max(np.abs((4 * rates[1] - rates[0]) / 3 - ref.rate)))   # Richardson, order 2
-    gap_old = float(np.max(np.abs(rates[0] - old.rate)))
-    print(f"n_xi = {n}: |r_PDE - r_ref| = {e1:.3e} (dt = {dt}), {e2:.3e} (dt = {dt / 2}), order {order:.2f}, "
-          f"Richardson {e_rich:.1e}; |r_PDE - r_midpoint| = {gap_old:.3e}")
-    assert np.allclose(ref.xi, labels(n)) and np.allclose(old.xi, labels(n))
-    assert 1.8 < order < 2.2, f"observed order {order:.3f}"
-    assert e1 < 1e-4 and e_rich < 0.01 * e1
-    assert gap_old > 1e3 * e1
 
 
 # ------------------------------------------------------------------------ linear response / PDE stability
