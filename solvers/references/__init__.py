@@ -18,8 +18,8 @@ mpmath references (``dps + 15`` working digits, an error target ``10^-(dps+3)`` 
   quadrature and must agree to ``dps - 5`` digits (else ``ConvergenceError``).  The fixed points
   are bracketed with the double-precision ``Phi`` before the mpmath solve.
 
-Double-precision numerics (numerical, not certified; each is validated against the mpmath
-references or an independent computation in the tests):
+Double precision (the first three are numerical, not certified: each is validated against the
+mpmath references or an independent computation in the tests; the last evaluates exact formulas):
 
 * :mod:`.transfer_double`: :func:`phi_double`, vectorised ``Phi`` and ``Phi'`` (DOP853, about
   ``1e-12`` relative).
