@@ -590,7 +590,7 @@ def test_references_constant_intensity_law_against_exact_sampling(reset, sigma):
     references = pytest.importorskip("solvers.references")
     lam0, t, x0, xi, n = 1.3, 1.1, 0.4, 0.3, 200_000
     model = NeuronModel(Leaky(I0), Constant(lam0), reset=reset)
-    law = references.constant_intensity_law(model, skew(), t, x0, sigma=sigma)
+    law = references.constant_intensity_law(model, kernel=skew(), t=t, initial=x0, sigma=sigma)
     c = I0 + lam0 * (0.6 + 0.6 * xi)
     rng = _rng(4242)
     E = rng.exponential(1.0 / lam0, n)

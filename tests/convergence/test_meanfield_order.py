@@ -54,7 +54,7 @@ def test_lagrangian_second_order_on_stationary_rate(rstar, rule):
 def test_lagrangian_second_order_on_constant_intensity_mean():
     lam0, t, x0 = 1.5, 2.0, 0.4
     model = NeuronModel(Leaky(1.5), Constant(lam0), reset=0.0)
-    law = references.constant_intensity_law(model, product(), t, x0)
+    law = references.constant_intensity_law(model, kernel=product(), t=t, initial=x0)
     dts = np.array([0.1, 0.05, 0.025, 0.0125])
     errs = []
     for dt in dts:

@@ -118,7 +118,7 @@ def test_cdf_matches_exact_constant_intensity_law():
     lam0, t = 1.5, 1.2
     model = NeuronModel(Leaky(1.5), Constant(lam0), reset=0.0)
     x = np.linspace(-0.5, 4.0, 91)
-    law = references.constant_intensity_law(model, product(), t, 0.4)
+    law = references.constant_intensity_law(model, kernel=product(), t=t, initial=0.4)
     errs = []
     for dt in (0.02, 0.01):
         sol = solve(model, product(), t, 0.4, n_xi=8, dt=dt, save_times=[t])
