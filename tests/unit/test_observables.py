@@ -123,7 +123,7 @@ def constant_case():
 
 
 def _exact_pairing(model, xi, t, phi):
-    law = constant_intensity_law(model, product(), t=t, x0=0.3)
+    law = constant_intensity_law(model, kernel=product(), t=t, initial=0.3)
     out = []
     for k in xi:
         c = float(law.c(k))
@@ -159,7 +159,7 @@ def test_pde_window_average_is_exact_for_linear_interpolant():
 
 def test_pde_moments_against_constant_intensity_law(constant_case):
     model, sols = constant_case
-    law = constant_intensity_law(model, product(), t=2.0, x0=0.3)
+    law = constant_intensity_law(model, kernel=product(), t=2.0, initial=0.3)
     errs = []
     for dt in (0.02, 0.01):
         m = moments(sols[dt], 2.0, 2)
