@@ -191,10 +191,10 @@ def test_hermite_rule_only_with_exact_derivatives():
     f = CustomIntensity(func=Sigmoid(), bound=10.0, derivative_func=Sigmoid().derivative)
     a = solve(NeuronModel(Leaky(), f), ring(), 0.5, 0.0, dt=0.05, n_xi=2)
     b = solve(NeuronModel.standard(), ring(), 0.5, 0.0, dt=0.05, n_xi=2)
-    assert a.counters["survival_rule"] == "simpson" and not a.counters["compiled"]
-    assert b.counters["survival_rule"] == "hermite" and b.counters["compiled"]
+    assert a.counters.survival_rule == "simpson" and not a.counters.compiled
+    assert b.counters.survival_rule == "hermite" and b.counters.compiled
     c = solve(NeuronModel.standard(), ring(), 0.5, 0.0, dt=0.05, n_xi=2, survival_rule="simpson")
-    assert c.counters["compiled"] and c.counters["survival_rule"] == "simpson"
+    assert c.counters.compiled and c.counters.survival_rule == "simpson"
     assert np.max(np.abs(a.rates - c.rates)) < 1e-13  # numpy and compiled Simpson: the same scheme
 
 
@@ -214,7 +214,7 @@ def test_lagrangian_rate_in_the_far_left_tail_keeps_relative_accuracy(monkeypatc
         want = float(f.mp(mpmath.mpf(1.5)))
     assert 1e-300 < want < 1e-298
     sol = solve(model, ring(), 1.0, 1.5, dt=0.05, n_xi=3, survival_rule=rule)
-    assert sol.counters["compiled"]
+    assert sol.counters.compiled
     # f(x*) = lam e / (1 + e) with e = exp(-710.5) ~ 2.2e-309 subnormal: its spacing 5e-324 is a
     # relative 2.2e-15; with the condition number 710.5 eps of exp the bound is ~ 7e-13
     np.testing.assert_allclose(sol.rates, want, rtol=4 * EPS * 711 + 1e-14, atol=0)
