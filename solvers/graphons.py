@@ -28,6 +28,15 @@ Named random sequences (SPEC section 8) take a required keyword ``seed`` (throug
 permutation), ``sparse_erdos_renyi``; deterministic ones: ``checkerboard``, ``alternating``,
 ``hub``.  Options (``J``, ``p``, ``dtype``, ``seed``) are keyword-only.
 
+Low-rank expansions ``kernel.low_rank(N)`` (a :class:`LowRankFactors`: ``W = U diag(s) V^T / N`` with
+``U[i] = u(xi_i)``, ``V[j] = v(xi_j)``) are exact separable forms of the kernel evaluated at the
+labels, so their off-diagonal entries equal ``kernel.weights(N)`` up to rounding: ``ring`` (rank 3),
+``two-block`` and every step kernel (the SVD of its values, rank at most the number of blocks),
+``constant`` (rank 1), ``skew`` (rank 4), ``product`` (rank 1).  A kernel without one (a user's
+:class:`FunctionKernel`) raises and names the alternatives (truncated SVD of its weights, dense
+weights).  The diagonal of ``U diag(s) V^T / N`` is ``w(xi_i, xi_i) / N``, not 0: the network never
+uses it (a neuron's reset wins over its own kick, SPEC section 1).
+
 ``load_weights(path)`` reads ``.npy``, ``.npz`` (a dense array or a scipy sparse matrix saved by
 ``scipy.sparse.save_npz``), ``.csv`` (comma separated, no header) and MatrixMarket ``.mtx`` (dense
 ``array`` or sparse ``coordinate``).  Files are parsed as data only (``allow_pickle=False``).
@@ -47,11 +56,12 @@ from solvers._random import make_rng
 from solvers.errors import InvalidArgumentError, bad_argument
 from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix
 from solvers.validation import (check_choice, check_instance, check_int, check_matrix, check_nonnegative,
-                                check_real)
+                                check_real, check_vector)
 
 __all__ = [
     "Kernel",
     "FunctionKernel",
+    "LowRankFactors",
     "StepKernel",
     "ring",
     "two_block",
@@ -101,6 +111,81 @@ def cell_index(xi, n: int) -> np.ndarray:
     # edge ``k / n`` (as computed in floating point) always closes cell ``k`` (1-based).
     idx = idx - ((idx > 0) & (xi <= idx / n))
     return idx + ((idx < n - 1) & (xi > (idx + 1) / n))
+
+
+# ------------------------------------------------------------------------------ low-rank factors
+@dataclass(frozen=True)
+class LowRankFactors:
+    """Factors of a rank-``R`` weight matrix ``W = U diag(s) V^T / N`` (row ``i`` postsynaptic).
+
+    Attributes
+    ----------
+    U : ndarray, shape (N, R)
+        Postsynaptic factors (``U[i, r] = u_r(xi_i)`` for a kernel expansion).
+    s : ndarray, shape (R,)
+        Coefficients (any sign).
+    V : ndarray, shape (N, R)
+        Presynaptic factors.
+
+    The diagonal ``W_ii = sum_r U_ir s_r V_ir / N`` is not zeroed: the network ignores it (the reset
+    wins, SPEC section 1).  Checks: ``U`` and ``V`` finite real 2-D arrays of the same shape
+    ``(N, R)`` with ``1 <= R <= N``, ``s`` finite of length ``R``.
+    """
+
+    U: np.ndarray
+    s: np.ndarray
+    V: np.ndarray
+
+    def __post_init__(self):
+        U = check_matrix("U", self.U, fix="pass the postsynaptic factors as an (N, R) array")
+        V = check_matrix("V", self.V, fix="pass the presynaptic factors as an (N, R) array of the shape of U")
+        N, R = U.shape
+        if V.shape != U.shape:
+            raise bad_argument("V", f"array of shape {V.shape}", f"must have the shape of U, {U.shape}",
+                               "pass U and V with one row per neuron and one column per rank")
+        if R > N:
+            raise bad_argument("U", f"array of shape {U.shape}", f"rank R = {R} exceeds N = {N} (a rank above N "
+                               "stores more than the matrix itself)",
+                               "pass at most N columns, or the dense weights (an N x N matrix)")
+        s = check_vector("s", self.s, R, what="coefficients",
+                         fix=f"pass {R} coefficients (one per column of U and V)")
+        object.__setattr__(self, "U", U)
+        object.__setattr__(self, "V", V)
+        object.__setattr__(self, "s", s)
+
+    @property
+    def N(self) -> int:
+        return int(self.U.shape[0])
+
+    @property
+    def rank(self) -> int:
+        return int(self.U.shape[1])
+
+    def weights(self, *, zero_diagonal: bool = True) -> np.ndarray:
+        """The dense ``N x N`` matrix ``U diag(s) V^T / N`` (Fortran order; diagonal zeroed unless
+        ``zero_diagonal=False``).  ``N^2`` memory: for tests and small networks."""
+        W = np.asfortranarray((self.U * (self.s / self.N)) @ self.V.T)
+        if zero_diagonal:
+            np.fill_diagonal(W, 0.0)
+        return W
+
+
+def _factors(kernel: Kernel, U: np.ndarray, s, V: np.ndarray) -> LowRankFactors:
+    """``LowRankFactors(U, s, V)``, or, when the expansion's rank exceeds ``N`` (``N < R``: tiny
+    networks), the exact SVD of the ``N x N`` values ``w(xi_i, xi_j)`` (diagonal included)."""
+    N, R = U.shape
+    if R <= N:
+        return LowRankFactors(U=U, s=s, V=V)
+    P, sig, Qt = np.linalg.svd(kernel.matrix(N, "midpoint"))
+    return LowRankFactors(U=P, s=sig, V=Qt.T)
+
+
+def _no_low_rank(kernel: Kernel):
+    return bad_argument("kernel", kernel, "has no low-rank expansion (ring, two-block, constant, skew, product "
+                        "and step kernels have one)",
+                        "use solvers.particles.LowRankOperator.from_matrix(kernel.weights(N), rank=R) (truncated "
+                        "SVD; verification.graphs.low_rank_approximation reports its error as a bracket) or the "
+                        "dense weights kernel.weights(N)")
 
 
 # ------------------------------------------------------------------------------------------ kernels
@@ -173,6 +258,12 @@ class Kernel:
 
     def _cell_average(self, n: int) -> np.ndarray:
         return cell_averages(self, n, order=4)
+
+    def low_rank(self, N: int) -> LowRankFactors:
+        """Exact low-rank expansion ``w(xi, zeta) = sum_r s_r u_r(xi) v_r(zeta)`` at the labels of ``N``
+        neurons (module docstring); raises :class:`~solvers.errors.InvalidArgumentError` for a kernel
+        without one, naming the alternatives."""
+        raise _no_low_rank(self)
 
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
@@ -314,6 +405,20 @@ class StepKernel(Kernel):
             return W
         return super().weights(N, dtype=dtype)
 
+    def low_rank(self, N: int) -> LowRankFactors:
+        """``w = sum_k sigma_k p_k(xi) q_k(zeta)`` from the SVD ``values = P diag(sigma) Q^T``: with
+        ``1_a`` the indicator of block ``a``, ``w = sum_{a,b} values[a, b] 1_a(xi) 1_b(zeta)``, so
+        ``p_k = sum_a P[a, k] 1_a`` and ``q_k = sum_b Q[b, k] 1_b``.  Singular values below
+        ``n eps sigma_max`` are dropped (rank = numerical rank of the values, at least 1).
+        ``two-block(a, b)``: ``sigma = (|a + b|, |a - b|)``, ``p = q = (1, +-1) / sqrt 2`` on the two halves,
+        i.e. ``w = (a + b)/2 + (a - b)/2 sgn(1/2 - xi) sgn(1/2 - zeta)`` (rank 2; rank 1 when ``a = +-b``);
+        ``constant(J)``: rank 1."""
+        N = _check_n("N", N)
+        P, sig, Qt = np.linalg.svd(self.values)
+        keep = max(1, int(np.sum(sig > self.n * np.finfo(float).eps * sig[0])))
+        cells = cell_index(labels(N), self.n)
+        return _factors(self, P[cells, :keep], sig[:keep], Qt[:keep, :].T[cells])
+
 
 def step_values(W, name: str = "W") -> np.ndarray:
     """The values ``N W`` of the step kernel ``w_N`` of a weight matrix (SPEC section 2).
@@ -388,6 +493,15 @@ class _RingKernel(FunctionKernel):
         np.fill_diagonal(W, 0.0)
         return W if W.dtype == dtype else np.asfortranarray(W, dtype=dtype)
 
+    def low_rank(self, N: int) -> LowRankFactors:
+        """Rank 3: ``cos(2 pi (xi - zeta)) = cos 2 pi xi cos 2 pi zeta + sin 2 pi xi sin 2 pi zeta``, so
+        ``w = J0 * 1 * 1 + J1 cos cos + J1 sin sin``: ``U = V = [1, cos 2 pi xi, sin 2 pi xi]``,
+        ``s = (J0, J1, J1)``."""
+        N = _check_n("N", N)
+        g = 2 * np.pi * labels(N)
+        F = np.stack([np.ones(N), np.cos(g), np.sin(g)], axis=1)
+        return _factors(self, F, [self.params["J0"], self.params["J1"], self.params["J1"]], F)
+
     def _cell_average(self, n: int) -> np.ndarray:
         # cell average of cos(2 pi (xi - zeta)) is sinc(1/n)^2 cos(2 pi (xi_i - xi_j)), exact
         s = np.sinc(1.0 / n)
@@ -438,6 +552,18 @@ def skew() -> FunctionKernel:
 class _SkewKernel(FunctionKernel):
     cell_average_exact = True
 
+    def low_rank(self, N: int) -> LowRankFactors:
+        """Rank 4: ``sin(2 pi (xi - zeta)) = sin 2 pi xi cos 2 pi zeta - cos 2 pi xi sin 2 pi zeta`` and
+        ``0.8 + 0.6 xi - 0.4 zeta = 1 * (0.8 - 0.4 zeta) + 0.6 xi * 1``, so ``U = [1, xi, sin, cos]``,
+        ``s = (1, 0.6, 0.5, -0.5)``, ``V = [0.8 - 0.4 zeta, 1, cos, sin]`` (non-symmetric: ``U != V``)."""
+        N = _check_n("N", N)
+        x = labels(N)
+        g = 2 * np.pi * x
+        one = np.ones(N)
+        U = np.stack([one, x, np.sin(g), np.cos(g)], axis=1)
+        V = np.stack([0.8 - 0.4 * x, one, np.cos(g), np.sin(g)], axis=1)
+        return _factors(self, U, [1.0, 0.6, 0.5, -0.5], V)
+
     def _cell_average(self, n: int) -> np.ndarray:
         s = np.sinc(1.0 / n)
         g = labels(n)
@@ -459,6 +585,12 @@ def product() -> FunctionKernel:
 @dataclass(frozen=True, repr=False)
 class _ProductKernel(FunctionKernel):
     cell_average_exact = True
+
+    def low_rank(self, N: int) -> LowRankFactors:
+        """Rank 1: ``U = V = xi``, ``s = 2``."""
+        N = _check_n("N", N)
+        x = labels(N)[:, None]
+        return LowRankFactors(U=x, s=[2.0], V=x)
 
     def _cell_average(self, n: int) -> np.ndarray:
         g = labels(n)  # bilinear: the cell average is the midpoint value
