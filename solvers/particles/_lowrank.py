@@ -16,7 +16,8 @@ buffers are full (the driver grows them in place and calls again) and ``CHUNK_DO
 budget of candidates is spent.  A resumed run is identical to an uninterrupted one (the random
 numbers are counter-based: functions of the candidate number, never of the call boundaries).
 
-Layout of ``fs``: ``[t_ref, t_gen, err_t, err_v, err_b]``; of ``ist``: ``[k, g, n_sp, n_c, r_idx,
+Layout of ``fs``: ``[t_ref, t_gen, err_t, err_v, err_b, t_anc, e_anc, ie_anc]`` (the last three: the
+global loop's anchor of the decay factor); of ``ist``: ``[k, g, n_sp, n_c, r_idx,
 n_rebase, err_j]`` (``k`` candidates processed, ``g`` generated; the global loop only).
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from numba.extending import intrinsic  # an LLVM intrinsic, not a dispatcher: no
 
 from solvers._compiled import intensity_value, leaky_flow_decayed, njit
 from solvers.particles._kernels import (
+    _GAMMA,
     ABOVE_BOUND,
     BOUND_SLACK,
     NEGATIVE_INTENSITY,
@@ -52,11 +54,19 @@ CHUNK_DONE = 17
 
 #: domain separation of the one global candidate stream from the per-neuron streams
 _GLOBAL_DOMAIN = np.uint64(0x6C6F772D72616E6B)  # "low-rank"
-_THREE = np.uint64(3)
+_EXP_DOMAIN = np.uint64(0x7A69676775726174)  # "ziggurat": the exponential words of the global stream
+_RETRY_DOMAIN = np.uint64(0x7265747279726574)  # "retryret": the ziggurat's rare extra uniforms
 _ONE = np.uint64(1)
 _TWO = np.uint64(2)
+_SIXTEEN = np.uint64(16)
+_RETRIES = np.uint64(1 << 16)
+_MASK8 = np.uint64(255)
+_S11 = np.uint64(11)
+_TWO_M53 = 1.0 / 9007199254740992.0
+#: the decay factor is a Taylor polynomial around an anchor time within this distance (else an exp)
+ANCHOR_SPAN = 2.0 ** -10
 
-F_TREF, F_TGEN, F_ERRT, F_ERRV, F_ERRB = 0, 1, 2, 3, 4
+F_TREF, F_TGEN, F_ERRT, F_ERRV, F_ERRB, F_TANC, F_EANC, F_IEANC = 0, 1, 2, 3, 4, 5, 6, 7
 I_K, I_G, I_NSP, I_NC, I_RIDX, I_NREB, I_ERRJ = 0, 1, 2, 3, 4, 5, 6
 
 
@@ -121,17 +131,75 @@ def _spike_update(rec, j, nrank, A, E, xr, I0):
 
 
 @njit(inline="always")
-def _generate(key, root1, g, t_prev, lam_tot, N, order, use_order):
-    """Candidate ``g`` of the global stream: ``t_g = t_{g-1} + Exp(lam_tot)`` (uniform ``3g``) and a
-    uniform rank in ``0..N-1`` (uniform ``3g + 1``), mapped through ``order`` when stream ids were given."""
-    c = np.uint64(g) * _THREE
-    t = t_prev - math.log(uniform(key, c, root1)) / lam_tot
-    idx = int(uniform(key, c + _ONE, root1) * N)
+def _word(key, ctr):
+    """Word ``ctr`` of the global stream: SplitMix64 (Steele, Lea and Flood, OOPSLA 2014) from the
+    state ``key``, ``mix(key + (ctr + 1) GAMMA)``.  One stream for the whole network, so the second
+    mixing round of the per-neuron streams (which decorrelates nearby stream keys) is not needed."""
+    return _mix(key + (ctr + _ONE) * _GAMMA)
+
+
+@njit(inline="always")
+def _unit(key, ctr):
+    """Uniform number ``ctr`` of the global stream in ``(0, 1)`` (top 53 bits, as the per-neuron streams)."""
+    return (float(np.int64(_word(key, ctr) >> _S11)) + 0.5) * _TWO_M53
+
+
+@njit
+def _exponential_slow(i, x, key, g, ZX, ZK, ZF):
+    """The ziggurat's rare branch (about 1.1% of the draws): the base strip's tail, the wedge test
+    and fresh attempts, with the uniforms of candidate ``g``'s retry stream (counters ``g 2^16 + a``)."""
+    base = np.uint64(g) << _SIXTEEN
+    a = np.uint64(0)
+    while a < _RETRIES:
+        if i == 0:  # the tail beyond r of the exponential law is r + Exp(1)
+            return ZX[256] - math.log(_unit(key, base + a))
+        if ZF[i] + _unit(key, base + a) * (ZF[i - 1] - ZF[i]) < math.exp(-x):
+            return x
+        z = _word(key, base + a + _ONE)
+        a += _TWO
+        i = np.int64(z & _MASK8)
+        u = float(np.int64(z >> _S11)) * _TWO_M53
+        x = u * ZX[i]
+        if u < ZK[i]:
+            return x
+    # 2^15 consecutive rejections (probability below 1e-60000): an independent exact draw by inversion
+    return -math.log(_unit(key, base + a))
+
+
+@njit(inline="always")
+def _exponential(key, g, ZX, ZK, ZF):
+    """``Exp(1)`` draw number ``g`` by the 256-layer ziggurat of Marsaglia and Tsang (2000): the low 8 bits
+    of one word pick a layer, its top 53 bits a uniform ``u``; ``u ZX[i]`` is returned when
+    ``u < ZK[i]`` (98.9% of the draws: no logarithm).  Exact in law (tables in
+    :func:`solvers.particles.lowrank.ziggurat_tables`)."""
+    z = _word(key, np.uint64(g))
+    i = np.int64(z & _MASK8)
+    u = float(np.int64(z >> _S11)) * _TWO_M53  # signed conversion: z >> 11 < 2^53
+    x = u * ZX[i]
+    if u < ZK[i]:
+        return x
+    return _exponential_slow(i, x, key ^ _RETRY_DOMAIN, g, ZX, ZK, ZF)
+
+
+@njit(inline="always")
+def _generate(key, g, t_prev, lam_tot, N, order, use_order, ZX, ZK, ZF):
+    """Candidate ``g`` of the global stream: ``t_g = t_{g-1} + Exp(1) / lam_tot`` (ziggurat word ``g`` of
+    the exponential stream ``key ^ EXP_DOMAIN``) and a uniform rank in ``0..N-1`` (uniform ``2 g`` of the
+    stream ``key``), mapped through ``order`` when stream ids were given."""
+    t = t_prev + _exponential(key ^ _EXP_DOMAIN, g, ZX, ZK, ZF) / lam_tot
+    idx = int(_unit(key, np.uint64(g) * _TWO) * N)
     if idx >= N:
         idx = N - 1
     if use_order:
         idx = order[idx]
     return t, idx
+
+
+@njit(inline="always")
+def _exp_small(u):
+    """``e^u`` for ``|u| <= 2^-10`` by its Taylor polynomial of degree 6 (remainder below
+    ``u^7 / 5040 e^|u| < 2^-80``: below rounding)."""
+    return 1.0 + u * (1.0 + u * (0.5 + u * (1.0 / 6.0 + u * (1.0 / 24.0 + u * (1.0 / 120.0 + u * (1.0 / 720.0))))))
 
 
 @njit(inline="always")
@@ -143,13 +211,21 @@ def _prefetch_record(rec, j):
 
 @njit
 def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p2, L, I0, xr, t_end,
-                rec_t, states, st, sn, max_spikes, key, root1, budget):
+                rec_t, states, st, sn, max_spikes, key, budget, ZX, ZK, ZF, ftab, f_lo, f_inv_h):
     """Exact thinning with one global candidate stream of rate ``N L`` (bounded ``f``, ``L = sup f``).
 
-    Candidate ``k``: time from uniform ``3k``, neuron drawn uniformly (uniform ``3k + 1``), accepted
-    when ``U_{3k+2} L < f(X_j(t-))``.  Candidates are generated ``D = len(bt)`` ahead (a ring
-    buffer) and their records prefetched, which hides the memory latency of the random reads.
-    Returns a status (module docstring); the state is written back to ``fs``, ``ist``, ``A``, ``rec``.
+    Candidate ``k``: time ``t_k = t_{k-1} + Exp(1) / (N L)`` (ziggurat word ``k`` of the stream
+    ``key ^ EXP_DOMAIN``), neuron drawn uniformly (uniform ``2k`` of the stream ``key``), accepted when
+    ``U_{2k+1} L < f(X_j(t-))``.  The decision is first taken against the monotone table ``ftab``
+    (``f`` at ``len(ftab)`` equispaced points from ``f_lo`` with spacing ``1 / f_inv_h``): on the cell
+    of ``x``, ``min <= f(x) <= max`` of the two end values, so ``U L`` below the smaller value accepts
+    and above the larger one rejects, the same decision as the exact comparison; only the few
+    candidates in between (about ``sup |f'| h / L``), and a potential outside the table, evaluate
+    ``f(x)`` and its checks.  The decay ``e^{-(t - t_ref)}`` is ``e^{-(a - t_ref)}`` at an anchor time
+    ``a`` (one ``exp``) times the polynomial :func:`_exp_small` of ``a - t``, re-anchored when
+    ``t - a > ANCHOR_SPAN``.  Candidates are generated ``D = len(bt)`` ahead (a ring buffer) and their
+    records prefetched, which hides the memory latency of the random reads.  Returns a status (module
+    docstring); the state is written back to ``fs``, ``ist``, ``A``, ``rec``.
     """
     N = rec.shape[0]
     D = bt.shape[0]
@@ -166,12 +242,18 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
     n_rec = rec_t.shape[0]
     cap = st.shape[0]
     status = OK
+    key_exp = key ^ _EXP_DOMAIN
+    n_cells = ftab.shape[0] - 1
+    P = rec.shape[1]
     while g < k + D:  # (re)fill the ring buffer; on resumption it is already full
-        t_gen, jn = _generate(key, root1, g, t_gen, lam_tot, N, order, use_order)
+        t_gen, jn = _generate(key, g, t_gen, lam_tot, N, order, use_order, ZX, ZK, ZF)
         bt[g & mask] = t_gen
         bj[g & mask] = jn
         _prefetch_record(rec, jn)
         g += 1
+    t_anc = fs[F_TANC]  # -inf before the first candidate
+    e_anc = fs[F_EANC]
+    ie_anc = fs[F_IEANC]
     done = 0
     finished = False
     while True:
@@ -190,39 +272,76 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
         while r_idx < n_rec and rec_t[r_idx] < t:
             _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
             r_idx += 1
-        # refill the slot with candidate g and prefetch its record
-        t_gen, jn = _generate(key, root1, g, t_gen, lam_tot, N, order, use_order)
+        # refill the slot with candidate g and prefetch its record.  This is _generate written out:
+        # numba's inlining of the helper (which calls the ziggurat's rare branch) made it 3x slower
+        z = _word(key_exp, np.uint64(g))
+        zi = np.int64(z & _MASK8)
+        zu = float(np.int64(z >> _S11)) * _TWO_M53
+        e1 = zu * ZX[zi]
+        if not (zu < ZK[zi]):
+            e1 = _exponential_slow(zi, e1, key_exp ^ _RETRY_DOMAIN, g, ZX, ZK, ZF)
+        t_gen = t_gen + e1 / lam_tot
+        jn = int(_unit(key, np.uint64(g) * _TWO) * N)
+        if jn >= N:
+            jn = N - 1
+        if use_order:
+            jn = order[jn]
         bt[slot] = t_gen
         bj[slot] = jn
-        _prefetch_record(rec, jn)
+        for q in range(0, P, 8):
+            prefetch(rec, jn, q)
         g += 1
-        ck = np.uint64(k) * _THREE + _TWO
+        ck = np.uint64(k) * _TWO + _ONE
         k += 1
         n_c += 1
         done += 1
-        dt_ref = t - t_ref
-        x = _potential(rec, j, nrank, A, I0, math.exp(-dt_ref))
-        fx = intensity_value(fam, p0, p1, p2, x)
-        if not (abs(x) < np.inf and fx < np.inf):
-            status = NOT_FINITE
-            fs[F_ERRT] = t
-            ist[I_ERRJ] = j
-            fs[F_ERRV] = x if not abs(x) < np.inf else fx
-            break
-        if fx < 0.0:
-            status = NEGATIVE_INTENSITY
-            fs[F_ERRT] = t
-            ist[I_ERRJ] = j
-            fs[F_ERRV] = fx
-            break
-        if fx > L * (1.0 + BOUND_SLACK):
-            status = ABOVE_BOUND
-            fs[F_ERRT] = t
-            ist[I_ERRJ] = j
-            fs[F_ERRV] = fx
-            fs[F_ERRB] = L
-            break
-        if uniform(key, ck, root1) * L < fx:
+        du = t - t_anc
+        if not (du <= ANCHOR_SPAN):
+            t_anc = t
+            e_anc = math.exp(-(t - t_ref))
+            ie_anc = math.exp(t - t_ref)
+            du = 0.0
+        acc = rec[j, 0]
+        for r in range(nrank):
+            acc += rec[j, 1 + r] * A[r]
+        x = I0 + acc * (e_anc * _exp_small(-du))
+        u_l = _unit(key, ck) * L
+        # the table squeeze (docstring), written out like the refill above
+        y = (x - f_lo) * f_inv_h
+        decided = False
+        fire = False
+        if y >= 0.0 and y < n_cells:
+            kc = int(y)
+            fa = min(ftab[kc], ftab[kc + 1])
+            fb = max(ftab[kc], ftab[kc + 1])
+            if u_l < fa:
+                decided = True
+                fire = True
+            elif u_l >= fb:
+                decided = True
+        if not decided:
+            fx = intensity_value(fam, p0, p1, p2, x)
+            if not (abs(x) < np.inf and fx < np.inf):
+                status = NOT_FINITE
+                fs[F_ERRT] = t
+                ist[I_ERRJ] = j
+                fs[F_ERRV] = x if not abs(x) < np.inf else fx
+                break
+            if fx < 0.0:
+                status = NEGATIVE_INTENSITY
+                fs[F_ERRT] = t
+                ist[I_ERRJ] = j
+                fs[F_ERRV] = fx
+                break
+            if fx > L * (1.0 + BOUND_SLACK):
+                status = ABOVE_BOUND
+                fs[F_ERRT] = t
+                ist[I_ERRJ] = j
+                fs[F_ERRV] = fx
+                fs[F_ERRB] = L
+                break
+            fire = u_l < fx
+        if fire:
             if n_sp >= max_spikes:
                 status = TOO_MANY_SPIKES
                 fs[F_ERRT] = t
@@ -232,18 +351,29 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
             st[n_sp] = t
             sn[n_sp] = j
             n_sp += 1
-            if dt_ref > REBASE_AFTER:
-                _rebase(rec, nrank, A, math.exp(-dt_ref))
+            if t - t_ref > REBASE_AFTER:
+                _rebase(rec, nrank, A, math.exp(-(t - t_ref)))
                 t_ref = t
-                dt_ref = 0.0
                 n_reb += 1
-            _spike_update(rec, j, nrank, A, math.exp(dt_ref), xr, I0)
+                t_anc = t
+                e_anc = 1.0
+                ie_anc = 1.0
+                du = 0.0
+            E = ie_anc * _exp_small(du)
+            zj = (xr - I0) * E
+            for r in range(nrank):
+                A[r] += E * rec[j, 1 + nrank + r]
+                zj -= rec[j, 1 + r] * A[r]
+            rec[j, 0] = zj
     if finished:
         while r_idx < n_rec:
             _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
             r_idx += 1
     fs[F_TREF] = t_ref
     fs[F_TGEN] = t_gen
+    fs[F_TANC] = t_anc
+    fs[F_EANC] = e_anc
+    fs[F_IEANC] = ie_anc
     ist[I_K] = k
     ist[I_G] = g
     ist[I_NSP] = n_sp
@@ -493,14 +623,14 @@ def clock_loop(rec, nrank, fs, ist, fam, p0, p1, p2, I0, xr, keys, root1, grid, 
 
 
 @njit
-def floor_loop(rec, nrank, n, key, root1):
+def floor_loop(rec, nrank, n, key):
     """The memory-latency floor of :func:`global_loop` (benchmarks): ``n`` reads of a uniformly drawn
-    neuron's record (uniform ``3k + 1`` of the same stream) and ``R`` multiply-adds each, nothing else.
+    neuron's record (uniform ``2k`` of the same stream) and ``R`` multiply-adds each, nothing else.
     The reads are independent, so the processor overlaps as many as it can."""
     N = rec.shape[0]
     acc = 0.0
     for k in range(n):
-        idx = int(uniform(key, np.uint64(k) * _THREE + _ONE, root1) * N)
+        idx = int(_unit(key, np.uint64(k) * _TWO) * N)
         if idx >= N:
             idx = N - 1
         s = rec[idx, 0]
@@ -511,20 +641,20 @@ def floor_loop(rec, nrank, n, key, root1):
 
 
 @njit
-def floor_loop_prefetched(rec, nrank, n, key, root1, bj):
+def floor_loop_prefetched(rec, nrank, n, key, bj):
     """:func:`floor_loop` with the same ``len(bj)``-ahead prefetching as :func:`global_loop`."""
     N = rec.shape[0]
     D = bj.shape[0]
     mask = D - 1
     for g in range(D):
-        idx = int(uniform(key, np.uint64(g) * _THREE + _ONE, root1) * N)
+        idx = int(_unit(key, np.uint64(g) * _TWO) * N)
         bj[g] = idx if idx < N else N - 1
         _prefetch_record(rec, bj[g])
     acc = 0.0
     for k in range(n):
         slot = k & mask
         j = bj[slot]
-        idx = int(uniform(key, np.uint64(k + D) * _THREE + _ONE, root1) * N)
+        idx = int(_unit(key, np.uint64(k + D) * _TWO) * N)
         idx = idx if idx < N else N - 1
         bj[slot] = idx
         _prefetch_record(rec, idx)
@@ -533,3 +663,13 @@ def floor_loop_prefetched(rec, nrank, n, key, root1, bj):
             s += rec[j, 1 + r] * rec[j, 1 + nrank + r]
         acc += s
     return acc
+
+
+@njit
+def exponential_draws(key, n, ZX, ZK, ZF):
+    """Words ``0..n-1`` of the ziggurat exponential stream ``key`` (the global loop's gaps times ``N L``;
+    for tests)."""
+    out = np.empty(n)
+    for g in range(n):
+        out[g] = _exponential(key, g, ZX, ZK, ZF)
+    return out

@@ -37,11 +37,20 @@ Candidates (``streams`` of the operator)
       for the whole network, the neuron of each candidate drawn uniformly, accepted with probability
       ``f(X_j(t-)) / L``.  By superposition and thinning of Poisson processes every neuron then has
       candidates of rate ``L``, independent of the others: the same law as the dense path, ``O(R)``
-      per candidate (``O(1)`` heap-free; the next 16 candidates are drawn ahead and their records
-      prefetched, which hides the memory latency of the random reads).  Spikes are equal in law to
-      the dense path's, not identical (different random numbers).  ``stream_ids`` keep the
-      relabelling equivariance exact: the candidate draws a uniform *rank* among the sorted stream
-      ids and fires the neuron holding that id (one more random read per candidate).
+      per candidate, no heap.  Spikes are equal in law to the dense path's, not identical (different
+      random numbers).  ``stream_ids`` keep the relabelling equivariance exact: the candidate draws a
+      uniform *rank* among the sorted stream ids and fires the neuron holding that id (one more
+      random read per candidate).  Its random numbers: one SplitMix64 stream (Steele, Lea and Flood
+      2014) keyed by the seed, three 64-bit words per candidate (the exponential gap by the
+      256-layer ziggurat of Marsaglia and Tsang 2000, exact, a logarithm in about 1.1% of the draws
+      only; the neuron; the acceptance uniform), each a function of the candidate number only.
+      What makes it fast (``benchmarks/particles.py`` compares it with the memory-latency floor):
+      the next 16 candidates are drawn ahead and their records prefetched, hiding the latency of
+      the random reads; the acceptance is decided against a monotone table of ``f`` (4096 cells)
+      and ``f`` evaluated only when ``U L`` falls within a cell's range (about 0.2% of the
+      candidates for the standard neuron), with the same decision as the exact comparison; the
+      decay factor is one ``exp`` per ``2^-10`` time units times a Taylor polynomial (below
+      rounding).
     * ``"per-neuron"``: the dense path's per-neuron streams and ``(time, stream_id)`` heap, so the
       same candidates, uniforms and decisions as the dense loop; the spikes are identical to the
       dense path's (decisions can only differ when a uniform falls within rounding of the acceptance
@@ -61,6 +70,7 @@ spikes kept), and the loop resumes where it stopped, with identical results.  Pe
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from typing import Any
@@ -68,7 +78,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from solvers._compiled import intensity_value
+from solvers._compiled import intensity_value, intensity_values
 from solvers.errors import bad_argument
 from solvers.graphons import Kernel, LowRankFactors, validate_weights
 from solvers.particles import _lowrank as _lr
@@ -86,6 +96,11 @@ STREAMS = ("global", "per-neuron")
 PREFETCH_DISTANCE = 16
 _BUDGET = 1 << 62
 _ALIGN = 64
+#: cells of the intensity table that decides most acceptances without evaluating f
+INTENSITY_CELLS = 4096
+#: the ziggurat's r (Marsaglia and Tsang's 7.69711747013104972, solved again to 30 digits so that the
+#: top layer closes: v = (r + 1) e^{-r} and X_1 (1 - e^{-X_1}) = v to 1e-49, see ziggurat_tables)
+ZIGGURAT_R = "7.69711747013104971404462804802"
 
 
 class LowRankOperator(SynapticOperator):
@@ -325,6 +340,58 @@ def _offdiag_residual(A, P, s, Q) -> float:
     return math.sqrt(total)
 
 
+# ------------------------------------------------------------------------------ tables
+@functools.lru_cache(maxsize=1)
+def ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tables of the 256-layer exponential ziggurat (Marsaglia and Tsang, J. Stat. Softw. 5(8), 2000).
+
+    With ``f(x) = e^{-x}``, ``r = ZIGGURAT_R`` and ``v = (r + 1) e^{-r}`` (the area of the base strip
+    ``[0, v / f(r)] x [0, f(r)]`` plus the tail, so the base closes exactly), the widths are
+    ``X_255 = r`` and ``X_{i-1} = -log(v / X_i + f(X_i))`` (so ``X_i (f(X_{i-1}) - f(X_i)) = v``: every
+    layer has area ``v``), ``X_1`` the top layer (``X_1 (1 - f(X_1)) = v``: ``r`` is the root of that
+    equation), ``X_0 = v / f(r)`` the base.  Computed with mpmath at 30 digits, rounded once.
+
+    Returns
+    -------
+    ZX : ndarray (257,)
+        ``X_0 .. X_255`` and ``ZX[256] = r``.
+    ZK : ndarray (256,)
+        ``X_{i-1} / X_i`` (the part of layer ``i`` under the density), ``ZK[0] = r / X_0``, ``ZK[1] = 0``.
+    ZF : ndarray (256,)
+        ``f(X_i)``, ``ZF[0] = 1 = f(0)`` (the top of layer 1).
+    """
+    import mpmath
+
+    with mpmath.workdps(30):
+        r = mpmath.mpf(ZIGGURAT_R)
+        v = (r + 1) * mpmath.exp(-r)
+        X = [mpmath.mpf(0)] * 256
+        X[255] = r
+        for i in range(255, 1, -1):
+            X[i - 1] = -mpmath.log(v / X[i] + mpmath.exp(-X[i]))
+        X[0] = v / mpmath.exp(-r)
+        ZX = np.array([float(x) for x in X] + [float(r)])
+        ZK = np.array([float(r / X[0]), 0.0] + [float(X[i - 1] / X[i]) for i in range(2, 256)])
+        ZF = np.array([1.0] + [float(mpmath.exp(-X[i])) for i in range(1, 256)])
+    for a in (ZX, ZK, ZF):
+        a.setflags(write=False)
+    return ZX, ZK, ZF
+
+
+def intensity_table(fam_args, L: float, lo: float, hi: float, cells: int = INTENSITY_CELLS
+                    ) -> tuple[np.ndarray, float, float]:
+    """``(ftab, f_lo, f_inv_h)``: ``f`` at ``cells + 1`` equispaced points of ``[lo, hi]`` for the
+    acceptance squeeze of :func:`solvers.particles._lowrank.global_loop` (valid because the named families
+    are monotone in ``x``).  Disabled (every decision evaluates ``f``) when a value is not in
+    ``[0, L]``: the compiled checks then report the intensity at the candidate that meets it."""
+    fam, p0, p1, p2 = fam_args
+    grid = lo + (hi - lo) * np.arange(cells + 1) / cells
+    ftab = intensity_values(fam, p0, p1, p2, grid)
+    if not (np.all(np.isfinite(ftab)) and ftab.min() >= 0.0 and ftab.max() <= L):
+        return np.zeros(2), math.inf, 0.0
+    return ftab, float(lo), float(cells / (hi - lo))
+
+
 # ------------------------------------------------------------------------------ drivers
 def _packed(op: LowRankOperator, col0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The per-neuron records ``(col0, U s / N, V, 0...)``, rows of 4 or a multiple of 8 doubles,
@@ -370,11 +437,14 @@ def _output(status: int, fs: np.ndarray, ist: np.ndarray, st: np.ndarray, sn: np
 
 def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: float, xr: float, x0: np.ndarray,
               keys: np.ndarray, sids: np.ndarray, root1, t_end: float, record_times: np.ndarray,
-              max_spikes: int, root0, budget: int = _BUDGET, capacity: int | None = None) -> LoopOutput:
+              max_spikes: int, root0, budget: int = _BUDGET, capacity: int | None = None,
+              intensity_cells: int | None = INTENSITY_CELLS) -> LoopOutput:
     """Exact loop for a :class:`LowRankOperator`, the leaky drift and a named intensity family (the
     arguments of :func:`solvers.particles.exact.run_exact_leaky`, plus the root key's first word
     ``root0`` for the global stream).  ``budget`` (candidates per compiled call) and ``capacity``
-    (initial spike buffers) only change how often the loop returns to Python, never the result."""
+    (initial spike buffers) only change how often the loop returns to Python, never the result;
+    ``intensity_cells=None`` disables the acceptance table (every candidate evaluates ``f``: the same
+    decisions, for the tests)."""
     fam, p0, p1, p2 = fam_args
     N = op.N
     if local and op.streams == "global":
@@ -383,7 +453,7 @@ def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: fl
                            "a bounded intensity, or method='clock'")
     rec, _buf = _packed(op, np.asarray(x0, dtype=np.float64) - I0)
     A = np.zeros(op.rank)
-    fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan])
+    fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan, -math.inf, 0.0, 0.0])
     ist = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.int64)
     cap = capacity if capacity is not None else _capacity(N, fsup, t_end, max_spikes)
     st = np.empty(cap)
@@ -397,10 +467,18 @@ def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: fl
         order = np.argsort(sids, kind="stable").astype(np.int64) if use_order else np.empty(0, np.int64)
         bt = np.empty(PREFETCH_DISTANCE)
         bj = np.empty(PREFETCH_DISTANCE, dtype=np.int64)
+        ZX, ZK, ZF = ziggurat_tables()
+        x0a = np.asarray(x0, dtype=np.float64)
+        lo = min(float(xr), float(I0), float(x0a.min())) - 1.0
+        hi = max(float(xr), float(I0), float(x0a.max())) + 4.0
+        if intensity_cells is None:
+            ftab, f_lo, f_inv_h = np.zeros(2), math.inf, 0.0
+        else:
+            ftab, f_lo, f_inv_h = intensity_table(fam_args, float(fsup), lo, hi, intensity_cells)
         while True:
             status = _lr.global_loop(rec, op.rank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p2,
                                      float(fsup), float(I0), float(xr), float(t_end), rec_t, states, st, sn,
-                                     int(max_spikes), key, root1, budget)
+                                     int(max_spikes), key, budget, ZX, ZK, ZF, ftab, f_lo, f_inv_h)
             if status == _lr.BUFFER_FULL:
                 _grow(st, sn, int(ist[_lr.I_NSP]) + 1)
             elif status != _lr.CHUNK_DONE:
@@ -431,7 +509,7 @@ def run_clock(op: LowRankOperator, fam_args, *, I0: float, xr: float, x0: np.nda
     fam, p0, p1, p2 = fam_args
     N = op.N
     rec, _buf = _packed(op, np.asarray(x0, dtype=np.float64))
-    fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan])
+    fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan, -math.inf, 0.0, 0.0])
     ist = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.int64)
     cap = capacity if capacity is not None else max(_capacity(N, fsup, float(grid[-1]), max_spikes), N + 1024)
     st = np.empty(cap)

@@ -15,7 +15,7 @@ import pytest
 
 from solvers.errors import InvalidArgumentError, SimulationError
 from solvers.graphons import FunctionKernel, LowRankFactors, StepKernel, constant, product, ring, skew, two_block
-from solvers.model import Constant, Exponential, Leaky, NeuronModel, Sigmoid
+from solvers.model import Constant, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
 from solvers.particles import LowRankOperator, simulate
 from solvers.particles import lowrank as lr
 from solvers.particles._streams import root_key, stream_keys
@@ -291,3 +291,69 @@ def test_intensity_above_its_bound_is_detected_in_the_global_loop():
 def test_low_rank_factors_reject_bad_input_directly():
     with pytest.raises(InvalidArgumentError, match="exceeds N"):
         LowRankFactors(U=np.ones((2, 3)), s=np.ones(3), V=np.ones((2, 3)))
+
+
+# --------------------------------------------------------------------- the global loop's devices
+def test_ziggurat_tables_have_equal_layers_that_close():
+    ZX, ZK, ZF = lr.ziggurat_tables()
+    r = ZX[256]
+    v = (r + 1) * math.exp(-r)  # base strip plus tail
+    assert ZX[0] * math.exp(-r) == pytest.approx(v, rel=1e-15) and ZX[255] == r
+    assert ZX[1] * (1 - math.exp(-ZX[1])) == pytest.approx(v, rel=1e-13)  # the top layer closes
+    areas = ZX[2:256] * (np.exp(-ZX[1:255]) - np.exp(-ZX[2:256]))
+    np.testing.assert_allclose(areas, v, rtol=1e-12)
+    np.testing.assert_allclose(ZK[2:], ZX[1:255] / ZX[2:256], rtol=1e-15)
+    np.testing.assert_allclose(ZF[1:], np.exp(-ZX[1:256]), rtol=1e-15)
+    assert ZK[1] == 0.0 and ZF[0] == 1.0 and ZK[0] == pytest.approx(r / ZX[0], rel=1e-15)
+
+
+def test_ziggurat_draws_are_exponential():
+    """Chi-square on 400 equiprobable cells of Exp(1) and the tail beyond r (``n = 2e6`` draws): under
+    the null the statistic has mean 399 and s.d. 28.2; the bound 399 + 5 s.d. fails with probability
+    about 1e-6; the tail count is binomial (``p = e^{-r} = 4.5e-4``), within 5 s.d."""
+    from scipy import stats
+
+    n = 2_000_000
+    x = lr._lr.exponential_draws(np.uint64(0x1234567), n, *lr.ziggurat_tables())
+    edges = -np.log1p(-np.arange(1, 400) / 400)
+    counts = np.bincount(np.searchsorted(edges, x), minlength=400)
+    chi2 = float(np.sum((counts - n / 400) ** 2 / (n / 400)))
+    assert chi2 < 399 + 5 * math.sqrt(2 * 399), chi2
+    p = math.exp(-lr.ziggurat_tables()[0][256])
+    tail = int(np.sum(x > lr.ziggurat_tables()[0][256]))
+    assert abs(tail - n * p) < 5 * math.sqrt(n * p * (1 - p)), (tail, n * p)
+    assert abs(x.mean() - 1) < 5 / math.sqrt(n) and stats.kstest(x, "expon").pvalue > 1e-6
+
+
+@pytest.mark.parametrize("intensity", [Sigmoid(10.0, 5.0, 1.0), Sigmoid(4.0, 40.0, 0.5), ReLU(2.0, 0.5, 3.0),
+                                       Constant(2.0)], ids=["sigmoid", "steep", "relu", "constant"])
+def test_intensity_table_takes_the_decisions_of_the_exact_comparison(intensity):
+    N, T = 300, 3.0
+    op = LowRankOperator.from_kernel(ring(), N)
+    sids = np.arange(N, dtype=np.uint64)
+    root = root_key(np.random.SeedSequence(21))
+    args = dict(local=False, fsup=float(intensity.sup), I0=1.5, xr=0.0, x0=np.linspace(-0.5, 2.0, N),
+                keys=stream_keys(sids, root), sids=sids, root1=root[1], t_end=T, record_times=np.array([T]),
+                max_spikes=10**6, root0=root[0])
+    fam = intensity.compiled_args()
+    tab = lr.run_exact(op, fam, **args)
+    exact = lr.run_exact(op, fam, **args, intensity_cells=None)
+    assert tab.status == 0 and tab.spike_times.size > 300
+    np.testing.assert_array_equal(tab.spike_times, exact.spike_times)
+    np.testing.assert_array_equal(tab.spike_neurons, exact.spike_neurons)
+    np.testing.assert_array_equal(tab.states, exact.states)
+
+
+@pytest.mark.parametrize("intensity", [Constant(3.0), Sigmoid(10.0, 5.0, 1.0)], ids=["constant", "sigmoid"])
+def test_polynomial_decay_between_anchors_keeps_the_states_exact(intensity):
+    # N L = 6000 / 20000: candidate gaps far below the anchor span 2^-10, so the Taylor decay is used
+    N, T, I0, xr = 2000, 0.6, 1.5, 0.0
+    model = NeuronModel(Leaky(I0), intensity, reset=xr)
+    x0 = np.linspace(0.0, 1.0, N)
+    save = [0.1, 0.35, T]
+    res = simulate(model, LowRankOperator.from_kernel(skew(), N), T, x0, 8, save_times=save)
+    assert res.n_spikes > 2000
+    W = skew().weights(N)
+    for r, t in enumerate(save):
+        want = replay(W, x0, I0, xr, res.spike_times, res.spike_neurons, t)
+        np.testing.assert_allclose(res.states[r], want, rtol=0, atol=1e-12)
