@@ -224,8 +224,11 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
     ``f(x)`` and its checks.  The decay ``e^{-(t - t_ref)}`` is ``e^{-(a - t_ref)}`` at an anchor time
     ``a`` (one ``exp``) times the polynomial :func:`_exp_small` of ``a - t``, re-anchored when
     ``t - a > ANCHOR_SPAN``.  Candidates are generated ``D = len(bt)`` ahead (a ring buffer) and their
-    records prefetched, which hides the memory latency of the random reads.  Returns a status (module
-    docstring); the state is written back to ``fs``, ``ist``, ``A``, ``rec``.
+    records prefetched, which hides the memory latency of the random reads.  The first three
+    accumulators live in registers (``nrank >= 3``: the driver pads smaller ranks with zero columns);
+    the others, if any, in ``A``.  Returns a status (module docstring); the state is written back to
+    ``fs``, ``ist``, ``A``, ``rec``.  ``ist[I_G]`` and ``ist[I_NC]`` equal ``ist[I_K] + D`` and
+    ``ist[I_K]`` (every generated candidate is processed in order).
     """
     N = rec.shape[0]
     D = bt.shape[0]
@@ -234,9 +237,7 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
     t_ref = fs[F_TREF]
     t_gen = fs[F_TGEN]
     k = ist[I_K]
-    g = ist[I_G]
     n_sp = ist[I_NSP]
-    n_c = ist[I_NC]
     r_idx = ist[I_RIDX]
     n_reb = ist[I_NREB]
     n_rec = rec_t.shape[0]
@@ -245,35 +246,44 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
     key_exp = key ^ _EXP_DOMAIN
     n_cells = ftab.shape[0] - 1
     P = rec.shape[1]
-    while g < k + D:  # (re)fill the ring buffer; on resumption it is already full
-        t_gen, jn = _generate(key, g, t_gen, lam_tot, N, order, use_order, ZX, ZK, ZF)
-        bt[g & mask] = t_gen
-        bj[g & mask] = jn
-        _prefetch_record(rec, jn)
-        g += 1
+    v0 = 1 + nrank  # column of V_0
+    if ist[I_G] < k + D:  # first call: fill the ring buffer (candidates 0..D-1)
+        for g in range(k, k + D):
+            t_gen, jn = _generate(key, g, t_gen, lam_tot, N, order, use_order, ZX, ZK, ZF)
+            bt[g & mask] = t_gen
+            bj[g & mask] = jn
+            _prefetch_record(rec, jn)
     t_anc = fs[F_TANC]  # -inf before the first candidate
     e_anc = fs[F_EANC]
     ie_anc = fs[F_IEANC]
-    done = 0
+    a0 = A[0]
+    a1 = A[1]
+    a2 = A[2]
+    t_gate = min(t_end, rec_t[r_idx]) if r_idx < n_rec else t_end
+    left = budget
     finished = False
-    while True:
-        if done >= budget:
-            status = CHUNK_DONE
-            break
-        if n_sp >= cap:
-            status = BUFFER_FULL
-            break
+    if n_sp >= cap:
+        status = BUFFER_FULL
+        left = 0
+    while left > 0:
         slot = k & mask
         t = bt[slot]
         j = bj[slot]
-        if not (t <= t_end):
-            finished = True
-            break
-        while r_idx < n_rec and rec_t[r_idx] < t:
-            _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
-            r_idx += 1
-        # refill the slot with candidate g and prefetch its record.  This is _generate written out:
+        if t > t_gate or not (t <= t_end):  # a save time passed, or the end (a NaN time ends too)
+            if r_idx < n_rec and rec_t[r_idx] < t:
+                A[0] = a0
+                A[1] = a1
+                A[2] = a2
+                while r_idx < n_rec and rec_t[r_idx] < t:
+                    _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
+                    r_idx += 1
+                t_gate = min(t_end, rec_t[r_idx]) if r_idx < n_rec else t_end
+            if not (t <= t_end):
+                finished = True
+                break
+        # refill the slot with candidate k + D and prefetch its record.  This is _generate written out:
         # numba's inlining of the helper (which calls the ziggurat's rare branch) made it 3x slower
+        g = k + D
         z = _word(key_exp, np.uint64(g))
         zi = np.int64(z & _MASK8)
         zu = float(np.int64(z >> _S11)) * _TWO_M53
@@ -290,19 +300,17 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
         bj[slot] = jn
         for q in range(0, P, 8):
             prefetch(rec, jn, q)
-        g += 1
         ck = np.uint64(k) * _TWO + _ONE
         k += 1
-        n_c += 1
-        done += 1
+        left -= 1
         du = t - t_anc
         if not (du <= ANCHOR_SPAN):
             t_anc = t
             e_anc = math.exp(-(t - t_ref))
             ie_anc = math.exp(t - t_ref)
             du = 0.0
-        acc = rec[j, 0]
-        for r in range(nrank):
+        acc = (rec[j, 0] + rec[j, 1] * a0) + (rec[j, 2] * a1 + rec[j, 3] * a2)
+        for r in range(3, nrank):
             acc += rec[j, 1 + r] * A[r]
         x = I0 + acc * (e_anc * _exp_small(-du))
         u_l = _unit(key, ck) * L
@@ -352,7 +360,13 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
             sn[n_sp] = j
             n_sp += 1
             if t - t_ref > REBASE_AFTER:
+                A[0] = a0
+                A[1] = a1
+                A[2] = a2
                 _rebase(rec, nrank, A, math.exp(-(t - t_ref)))
+                a0 = A[0]
+                a1 = A[1]
+                a2 = A[2]
                 t_ref = t
                 n_reb += 1
                 t_anc = t
@@ -360,11 +374,22 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
                 ie_anc = 1.0
                 du = 0.0
             E = ie_anc * _exp_small(du)
-            zj = (xr - I0) * E
-            for r in range(nrank):
-                A[r] += E * rec[j, 1 + nrank + r]
+            a0 += E * rec[j, v0]
+            a1 += E * rec[j, v0 + 1]
+            a2 += E * rec[j, v0 + 2]
+            zj = (xr - I0) * E - ((rec[j, 1] * a0 + rec[j, 2] * a1) + rec[j, 3] * a2)
+            for r in range(3, nrank):
+                A[r] += E * rec[j, v0 + r]
                 zj -= rec[j, 1 + r] * A[r]
             rec[j, 0] = zj
+            if n_sp >= cap:  # this candidate is done: return for larger buffers
+                status = BUFFER_FULL
+                break
+    if status == OK and left == 0:
+        status = CHUNK_DONE
+    A[0] = a0
+    A[1] = a1
+    A[2] = a2
     if finished:
         while r_idx < n_rec:
             _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
@@ -375,9 +400,9 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
     fs[F_EANC] = e_anc
     fs[F_IEANC] = ie_anc
     ist[I_K] = k
-    ist[I_G] = g
+    ist[I_G] = k + D
     ist[I_NSP] = n_sp
-    ist[I_NC] = n_c
+    ist[I_NC] = k
     ist[I_RIDX] = r_idx
     ist[I_NREB] = n_reb
     return status

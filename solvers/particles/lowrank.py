@@ -393,20 +393,23 @@ def intensity_table(fam_args, L: float, lo: float, hi: float, cells: int = INTEN
 
 
 # ------------------------------------------------------------------------------ drivers
-def _packed(op: LowRankOperator, col0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The per-neuron records ``(col0, U s / N, V, 0...)``, rows of 4 or a multiple of 8 doubles,
-    aligned to 64 bytes.  Returns ``(rec, buffer)`` (keep the buffer alive with ``rec``)."""
+def _packed(op: LowRankOperator, col0: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The per-neuron records ``(col0, U s / N, V, 0...)`` with the rank padded to at least 3 by zero
+    columns (the global loop keeps three accumulators in registers; a zero column adds exactly 0),
+    rows of a multiple of 8 doubles (one 64-byte line for ``R <= 3``), aligned to 64 bytes.
+    Returns ``(rec, buffer, nrank)`` (keep the buffer alive with ``rec``)."""
     N, R = op.N, op.rank
-    width = 1 + 2 * R
-    P = 4 if width <= 4 else 8 * math.ceil(width / 8)
+    nr = max(R, 3)
+    P = 8 * math.ceil((1 + 2 * nr) / 8)
     buf = np.empty(N * P + _ALIGN // 8)
     off = (-buf.ctypes.data % _ALIGN) // 8
     rec = buf[off:off + N * P].reshape(N, P)
     rec[:, 0] = col0
     rec[:, 1:1 + R] = op.U * (op.s / N)
-    rec[:, 1 + R:1 + 2 * R] = op.V
-    rec[:, 1 + 2 * R:] = 0.0
-    return rec, buf
+    rec[:, 1 + R:1 + nr] = 0.0
+    rec[:, 1 + nr:1 + nr + R] = op.V
+    rec[:, 1 + nr + R:] = 0.0
+    return rec, buf, nr
 
 
 def _capacity(N: int, fsup: float, t_end: float, max_spikes: int) -> int:
@@ -451,8 +454,8 @@ def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: fl
         raise bad_argument("weights", op, "the global candidate stream needs a bounded intensity (finite sup f)",
                            "use weights.with_streams('per-neuron') (local bounds, O(N R) per spike), "
                            "a bounded intensity, or method='clock'")
-    rec, _buf = _packed(op, np.asarray(x0, dtype=np.float64) - I0)
-    A = np.zeros(op.rank)
+    rec, _buf, nr = _packed(op, np.asarray(x0, dtype=np.float64) - I0)
+    A = np.zeros(nr)
     fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan, -math.inf, 0.0, 0.0])
     ist = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.int64)
     cap = capacity if capacity is not None else _capacity(N, fsup, t_end, max_spikes)
@@ -476,7 +479,7 @@ def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: fl
         else:
             ftab, f_lo, f_inv_h = intensity_table(fam_args, float(fsup), lo, hi, intensity_cells)
         while True:
-            status = _lr.global_loop(rec, op.rank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p2,
+            status = _lr.global_loop(rec, nr, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p2,
                                      float(fsup), float(I0), float(xr), float(t_end), rec_t, states, st, sn,
                                      int(max_spikes), key, budget, ZX, ZK, ZF, ftab, f_lo, f_inv_h)
             if status == _lr.BUFFER_FULL:
@@ -491,7 +494,7 @@ def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: fl
     status, heap, pos = _lr.neuron_init(np.ascontiguousarray(x0, dtype=np.float64), fam, p0, p1, p2, bool(local),
                                         float(fsup), fI0, keys, sids, root1, tn, Lb, ctr, fs, ist)
     while status == _lr.OK or status == _lr.CHUNK_DONE or status == _lr.BUFFER_FULL:
-        status = _lr.neuron_loop(rec, op.rank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam, p0, p1, p2,
+        status = _lr.neuron_loop(rec, nr, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam, p0, p1, p2,
                                  bool(local), fI0, float(I0), float(xr), float(t_end), rec_t, states, st, sn,
                                  int(max_spikes), root1, budget)
         if status == _lr.BUFFER_FULL:
@@ -508,7 +511,7 @@ def run_clock(op: LowRankOperator, fam_args, *, I0: float, xr: float, x0: np.nda
     :func:`solvers.particles.clock.run_clock_leaky`)."""
     fam, p0, p1, p2 = fam_args
     N = op.N
-    rec, _buf = _packed(op, np.asarray(x0, dtype=np.float64))
+    rec, _buf, nr = _packed(op, np.asarray(x0, dtype=np.float64))
     fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan, -math.inf, 0.0, 0.0])
     ist = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.int64)
     cap = capacity if capacity is not None else max(_capacity(N, fsup, float(grid[-1]), max_spikes), N + 1024)
@@ -516,10 +519,10 @@ def run_clock(op: LowRankOperator, fam_args, *, I0: float, xr: float, x0: np.nda
     sn = np.empty(cap, dtype=np.int64)
     states = np.empty((record_times.shape[0], N))
     fired = np.empty(N, dtype=np.int64)
-    acc = np.empty(op.rank)
+    acc = np.empty(nr)
     rec_t = np.ascontiguousarray(record_times, dtype=np.float64)
     while True:
-        status = _lr.clock_loop(rec, op.rank, fs, ist, fam, p0, p1, p2, float(I0), float(xr), keys, root1,
+        status = _lr.clock_loop(rec, nr, fs, ist, fam, p0, p1, p2, float(I0), float(xr), keys, root1,
                                 np.ascontiguousarray(grid, dtype=np.float64), rec_t, states, st, sn,
                                 int(max_spikes), fired, acc)
         if status != _lr.BUFFER_FULL:
