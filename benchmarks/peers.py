@@ -94,15 +94,15 @@ def brian2_worker(N: int, t_end: float, dts: list[float], seeds: int, workdir: s
     for dt in dts:
         row = {"dt": dt, "rates": [], "loop_s": [], "spikes": []}
         try:  # C++ standalone: one build per dt, then one run of the binary per seed
+            directory = os.path.join(workdir, f"standalone_{N}_{dt:g}")
             b2.device.reinit()
             b2.device.activate()
-            b2.set_device("cpp_standalone", directory=os.path.join(workdir, f"standalone_{N}_{dt:g}"),
-                          build_on_run=False)
+            b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
             b2.defaultclock.dt = dt * b2.second
             net, mon = network()
             net.run(t_end * b2.second, namespace=ns)
             t0 = time.perf_counter()
-            b2.device.build(run=False)
+            b2.device.build(directory=directory, run=False)
             row["build_s"] = time.perf_counter() - t0
             for _ in range(seeds):
                 b2.device.run()
@@ -237,7 +237,7 @@ def run_worker(python: str, worker: str, args: argparse.Namespace, workdir: str)
            "--seeds", str(args.seeds), "--dt", *[str(d) for d in args.dt], "--workdir", workdir]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout, env=env)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.worker_timeout, env=env, cwd=workdir)
     except subprocess.TimeoutExpired:
         return {"error": f"{worker}: no result within {args.worker_timeout} s"}
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
