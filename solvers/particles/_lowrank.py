@@ -186,7 +186,8 @@ def _generate(key, g, t_prev, lam_tot, N, order, use_order, ZX, ZK, ZF):
     """Candidate ``g`` of the global stream: ``t_g = t_{g-1} + Exp(1) / lam_tot`` (ziggurat word ``g`` of
     the exponential stream ``key ^ EXP_DOMAIN``) and a uniform rank in ``0..N-1`` (uniform ``2 g`` of the
     stream ``key``), mapped through ``order`` when stream ids were given."""
-    t = t_prev + _exponential(key ^ _EXP_DOMAIN, g, ZX, ZK, ZF) / lam_tot
+    e1 = _exponential(key ^ _EXP_DOMAIN, g, ZX, ZK, ZF)
+    t = t_prev + e1 / lam_tot if lam_tot > 0.0 else np.inf  # sup f = 0: no candidate ever
     idx = int(_unit(key, np.uint64(g) * _TWO) * N)
     if idx >= N:
         idx = N - 1
@@ -290,7 +291,7 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
         e1 = zu * ZX[zi]
         if not (zu < ZK[zi]):
             e1 = _exponential_slow(zi, e1, key_exp ^ _RETRY_DOMAIN, g, ZX, ZK, ZF)
-        t_gen = t_gen + e1 / lam_tot
+        t_gen = t_gen + e1 / lam_tot if lam_tot > 0.0 else np.inf
         jn = int(_unit(key, np.uint64(g) * _TWO) * N)
         if jn >= N:
             jn = N - 1

@@ -357,3 +357,13 @@ def test_polynomial_decay_between_anchors_keeps_the_states_exact(intensity):
     for r, t in enumerate(save):
         want = replay(W, x0, I0, xr, res.spike_times, res.spike_neurons, t)
         np.testing.assert_allclose(res.states[r], want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("streams", lr.STREAMS)
+def test_zero_intensity_gives_no_spike_and_the_leaky_flow(streams):
+    model = NeuronModel(Leaky(1.5), Constant(0.0))
+    op = LowRankOperator.from_kernel(ring(), 20, streams=streams)
+    res = simulate(model, op, 5.0, 0.3, 1, save_times=[1.0, 5.0])
+    assert res.n_spikes == 0
+    np.testing.assert_allclose(res.states, 1.5 + (0.3 - 1.5) * np.exp(-np.array([[1.0], [5.0]])) * np.ones(20),
+                               rtol=0, atol=1e-15)
