@@ -1,9 +1,10 @@
 """Compiled (numba) loops of the low-rank operator (:mod:`solvers.particles.lowrank`).
 
 Packed per-neuron record ``rec[i] = (Z_i, Us_i0 .. Us_i(R-1), V_i0 .. V_i(R-1), padding)`` with
-``Us = U diag(s) / N``, so that everything a candidate of neuron ``i`` reads is in one or two cache
-lines (the driver aligns ``rec`` to 64 bytes and pads a row to 4 or a multiple of 8 doubles).  The
-network state is ``Z`` and the ``R`` accumulators ``A``; the potential of neuron ``i`` at ``t`` is
+``Us = U diag(s) / N``, so that everything a candidate of neuron ``i`` reads is in one cache line for
+``R <= 3`` (the driver aligns ``rec`` to 64 bytes, pads the rank to at least 3 with zero columns and a
+row to a multiple of 8 doubles; ``nrank`` below is the padded rank).  The network state is ``Z`` and
+the ``R`` accumulators ``A``; the potential of neuron ``i`` at ``t`` is
 
     X_i(t) = I0 + e^{-(t - t_ref)} (Z_i + sum_r Us_ir A_r)
 
