@@ -95,27 +95,30 @@ def lowrank_rows(model: NeuronModel, sizes: list[int], per_neuron: list[int], t_
     simulate(model, small.with_streams("per-neuron"), 1.0, 0.0, 0)
     floors(small, 16, 1)
     print(f"standard neuron, ring kernel, low rank (R = 3), T = {t_end}; machine shared, timings noisy")
-    print(f"{'N':>8} {'streams':>10} {'spikes':>10} {'cand':>10} {'wall_s':>7} {'cand/s':>9} {'events/s':>9} "
-          f"{'floor_s':>7} {'fl/wall':>7} {'pf_s':>6} {'pf/wall':>7} {'peak_MB':>8}")
+    print(f"{'N':>8} {'streams':>10} {'spikes':>10} {'cand':>10} {'wall_s':>7} {'cpu_s':>6} {'cand/s':>9} "
+          f"{'events/s':>9} {'floor_s':>7} {'fl/wall':>7} {'pf_s':>6} {'pf/wall':>7} {'peak_MB':>8}")
     rows = [(N, "global") for N in sizes] + [(N, "per-neuron") for N in per_neuron]
     for k, (N, streams) in enumerate(rows):
         rss0 = maxrss_bytes()
         op = LowRankOperator.from_kernel(ring(), N, streams=streams)
-        wall = float("inf")
+        wall = cpu = float("inf")
         for _ in range(repeat):  # keep only the counters: one result alive at a time (peak memory)
+            c0 = time.process_time()
             res = simulate(model, op, t_end, 0.0, seed)
+            cpu = min(cpu, time.process_time() - c0)
             wall = min(wall, res.wall_time)
             n_spikes, n_cand = res.n_spikes, res.n_candidates
             del res
         peak = f"{(maxrss_bytes() - rss0) / 2**20:8.0f}" if k == 0 else f"{'n/a':>8}"
         fl, pf = floors(op, n_cand, repeat)
-        print(f"{N:>8} {streams:>10} {n_spikes:>10} {n_cand:>10} {wall:>7.2f} "
+        print(f"{N:>8} {streams:>10} {n_spikes:>10} {n_cand:>10} {wall:>7.2f} {cpu:>6.2f} "
               f"{n_cand / wall:>9.2e} {n_spikes * (N - 1) / wall:>9.2e} {fl:>7.2f} {fl / wall:>7.2f} "
               f"{pf:>6.2f} {pf / wall:>7.2f} {peak}")
         del op
-    print("floor_s: random reads of a drawn neuron's record + R multiply-adds, as many as candidates; pf_s: the same "
-          "with the simulator's prefetching (the faster floor); x/wall >= 0.5 is the goal.  peak_MB: peak RSS above "
-          "the level before the operator, first row only (a high-water mark)")
+    print("wall_s: the event loop (SimulationResult.wall_time); cpu_s: CPU time of the whole simulate call (on a "
+          "loaded machine wall > cpu).  floor_s: random reads of a drawn neuron's record + R multiply-adds, as many "
+          "as candidates; pf_s: the same with the simulator's prefetching (the faster floor); x/wall >= 0.5 is the "
+          "goal.  peak_MB: peak RSS above the level before the operator, first row only (a high-water mark)")
 
 
 def main(argv=None) -> int:
