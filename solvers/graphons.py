@@ -35,6 +35,7 @@ permutation), ``sparse_erdos_renyi``; deterministic ones: ``checkerboard``, ``al
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ __all__ = [
     "load_weights",
     "KERNELS",
     "WEIGHT_SEQUENCES",
+    "NamedSequence",
+    "sequence_info",
 ]
 
 _GL_NODES_PER_UNIT = 64
@@ -351,8 +354,20 @@ def coupling_matrix(kernel: Kernel, n: int) -> tuple[np.ndarray, str]:
     check_instance("kernel", kernel, Kernel, "pass e.g. solvers.graphons.ring() or step_kernel(W)")
     n = _check_n("n", n)
     if isinstance(kernel, StepKernel):
-        return np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
-    return np.ascontiguousarray(kernel.matrix(n, "midpoint")), "midpoint"
+        K, rule = np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
+    else:
+        K, rule = np.ascontiguousarray(kernel.matrix(n, "midpoint")), "midpoint"
+    if K.shape != (n, n):
+        raise bad_argument("kernel", kernel, f"returned values of shape {K.shape} on an {n} x {n} grid",
+                           "make the kernel function broadcast its two arguments (use numpy operations)")
+    if not np.all(np.isfinite(K)):
+        i, j = (int(v) for v in np.argwhere(~np.isfinite(K))[0])
+        g = labels(n)
+        raise bad_argument("kernel", kernel, f"the kernel itself is not finite: w(xi, zeta) = {float(K[i, j])} at "
+                           f"(xi, zeta) = ({g[i]:.6g}, {g[j]:.6g}), a node pair of the {n} x {n} coupling grid "
+                           f"({rule})", "fix the kernel function so that it is finite on [0, 1]^2 (no time step "
+                           "or other solver setting can repair a non-finite kernel)")
+    return K, rule
 
 
 # ----------------------------------------------------------------------------- named kernels (S8)
@@ -597,8 +612,73 @@ def sparse_erdos_renyi(N: int, *, seed, p: float | None = None, dtype=np.float64
     return A
 
 
-WEIGHT_SEQUENCES = ("ring", "two-block", "constant", "skew", "product", "checkerboard",
-                    "random-sign", "w-random", "alternating", "hub", "erdos-renyi")
+@dataclass(frozen=True)
+class NamedSequence:
+    """One entry of :data:`WEIGHT_SEQUENCES`, the one registry of named weight sequences (SPEC section 8).
+
+    Attributes
+    ----------
+    name : str
+        The name :func:`build_weights` (and ``ifmf simulate --kernel``, ``ifmf weights``) accepts.
+    summary : str
+        One line: the weights and what their step kernels converge to.
+    kernel : bool
+        The name is also a kernel of :data:`KERNELS` (``named_kernel(name)`` gives ``w``, the limit
+        of the sequence, usable by the PDE solvers and ``ifmf solve``).
+    random : bool
+        The weights are random: :func:`build_weights` needs ``seed``.
+    sparse : bool
+        :func:`build_weights` returns a scipy sparse matrix.
+    scratch : float
+        Peak temporary memory of the builder, in ``N x N`` float64 matrices beyond the result (an
+        estimate from the builder's code, for :meth:`peak_bytes`).
+    """
+
+    name: str
+    summary: str
+    kernel: bool = False
+    random: bool = False
+    sparse: bool = False
+    scratch: float = 0.0
+
+    def peak_bytes(self, N: int, *, dtype=np.float64) -> int:
+        """Estimated peak memory of ``build_weights(name, N, dtype=dtype)`` in bytes (result plus
+        temporaries; for the sparse sequence, its ``N^{3/2}`` stored entries and their indices)."""
+        N = _check_n("N", N)
+        if self.sparse:
+            return int(4 * 8 * N ** 1.5 + 16 * N)
+        return int(N * N * (np.dtype(dtype).itemsize + 8 * self.scratch))
+
+
+WEIGHT_SEQUENCES: dict[str, NamedSequence] = {s.name: s for s in (
+    NamedSequence("ring", "W_ij = w(xi_i, xi_j)/N, w = 1 + 0.5 cos(2 pi (xi - zeta))", kernel=True),
+    NamedSequence("two-block", "W_ij = w(xi_i, xi_j)/N, w = 1.5 on the diagonal blocks, 0.2 off", kernel=True),
+    NamedSequence("constant", "W_ij = 1/N (w = 1)", kernel=True),
+    NamedSequence("skew", "W_ij = w(xi_i, xi_j)/N, w = 0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta)) "
+                  "(non-symmetric)", kernel=True),
+    NamedSequence("product", "W_ij = w(xi_i, xi_j)/N, w = 2 xi zeta", kernel=True),
+    NamedSequence("checkerboard", "W_ij = (1 + (-1)^(i+j))/N: two populations by parity; weak-* limit 1, "
+                  "cut-norm limit 2 1{same parity} after relabelling", scratch=3.0),
+    NamedSequence("random-sign", "W_ij = +-1/N i.i.d. fair signs; cut-norm limit 0 (neurons decouple)",
+                  random=True, scratch=3.0),
+    NamedSequence("w-random", "W_ij = M sign(w) Bernoulli(|w(U_i, U_j)|/M)/N from ring, labels shuffled; "
+                  "limit ring after relabelling", random=True, scratch=5.0),
+    NamedSequence("alternating", "ring for even N, two-block for odd N: two accumulation points"),
+    NamedSequence("hub", "W_i1 = 0.5, the rest 1/N: kappa_N = N/2 grows (violates the O(1/N) hypothesis)"),
+    NamedSequence("erdos-renyi", "sparse W_ij = Bernoulli(p)/(N p), p = N^-1/2: kappa_N = N^1/2 grows "
+                  "(violates the O(1/N) hypothesis)", random=True, sparse=True),
+)}
+"""The named weight sequences (one registry: :func:`build_weights`, the ``ifmf`` commands and the
+docs read it).  The entries with ``kernel=True`` are the kernels of :data:`KERNELS`."""
+
+
+def sequence_info(name: str) -> NamedSequence:
+    """The :class:`NamedSequence` of a name of :data:`WEIGHT_SEQUENCES` (``_`` accepted for ``-``,
+    any case); an unknown name raises and lists the valid ones."""
+    key = str(name).lower().replace("_", "-")
+    if key not in WEIGHT_SEQUENCES:
+        raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
+    return WEIGHT_SEQUENCES[key]
 
 
 def build_weights(name: str, N: int, *, seed=None, dtype=np.float64, **params):
@@ -608,26 +688,27 @@ def build_weights(name: str, N: int, *, seed=None, dtype=np.float64, **params):
     and returns the :class:`WRandomGraph`'s weights.  Random sequences need ``seed`` (an error
     otherwise); deterministic ones ignore it.  ``params`` go to the kernel or sequence builder.
     """
-    key = str(name).lower().replace("_", "-")
+    key = sequence_info(name).name
     if key in KERNELS:
         return named_kernel(key, **params).weights(N, dtype=dtype)
-    if key == "checkerboard":
-        return checkerboard(N, dtype=dtype, **params)
-    if key == "alternating":
-        return alternating(N, dtype=dtype)
-    if key == "hub":
-        return hub(N, dtype=dtype)
-    if key in ("random-sign", "w-random", "erdos-renyi"):
-        if seed is None:
-            raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
-        if key == "random-sign":
-            return random_sign(N, seed=seed, dtype=dtype, **params)
-        if key == "erdos-renyi":
-            return sparse_erdos_renyi(N, seed=seed, dtype=dtype, **params)
+    if key in ("random-sign", "w-random", "erdos-renyi") and seed is None:
+        raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
+    if key == "w-random":
         kname = params.pop("kernel", "ring")
         kern = kname if isinstance(kname, Kernel) else named_kernel(kname, **params)
         return w_random(kern, N, seed=seed, dtype=dtype).weights
-    raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
+    builder = {"checkerboard": checkerboard, "alternating": alternating, "hub": hub,
+               "random-sign": random_sign, "erdos-renyi": sparse_erdos_renyi}[key]
+    kwargs = dict(params, dtype=dtype)
+    if WEIGHT_SEQUENCES[key].random:
+        kwargs["seed"] = seed
+    try:  # a parameter the builder does not take is the caller's error, not a TypeError
+        inspect.signature(builder).bind(N, **kwargs)
+    except TypeError as exc:
+        raise bad_argument("params", params, f"wrong parameters for sequence {key!r} ({exc})",
+                           f"see help(solvers.graphons.{builder.__name__})") from None
+    return builder(N, **kwargs)
+    raise RuntimeError(f"internal error: sequence {key!r} is registered but has no builder")  # pragma: no cover
 
 
 # ----------------------------------------------------------------------------------- validation / IO
@@ -668,17 +749,72 @@ def validate_weights(W, name: str = "weights"):
     return A
 
 
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+_WEIGHT_EXTENSIONS = (".npy", ".npz", ".csv", ".mtx")
+
+
+def _describe_start(head: bytes) -> str:
+    """What the first bytes of a file look like (for the error of a file whose extension lies)."""
+    if not head:
+        return "it is empty"
+    if head.startswith(b"\x80"):
+        return "it looks like a Python pickle"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it starts with the bytes {head[:12]!r}"
+    first = text.splitlines()[0][:40] if text.splitlines() else text[:40]
+    if text.startswith("%%MatrixMarket"):
+        return "it looks like a MatrixMarket text file (.mtx)"
+    return f"it looks like text, first line {first!r}"
+
+
+def _weight_file_error(p: str, ext: str) -> InvalidArgumentError | None:
+    """The error for a path that is not a readable weight file of its extension, or None."""
+    if os.path.isdir(p):
+        inside = sorted(f for f in os.listdir(p) if os.path.splitext(f)[1].lower() in _WEIGHT_EXTENSIONS)
+        shown = ", ".join(inside[:4]) + (", ..." if len(inside) > 4 else "")
+        fix = (f"pass the weight files inside it ({shown}), e.g. {os.path.join(p, inside[0])}" if inside else
+               "pass a weight file (.npy, .npz, .csv or .mtx); this folder holds none")
+        return bad_argument("path", p, "is a folder, not a weight file", fix)
+    if not os.path.exists(p):
+        return bad_argument("path", p, "file does not exist", "check the path")
+    if ext not in _WEIGHT_EXTENSIONS:
+        return bad_argument("path", p, f"unknown extension {ext!r}", "use .npy, .npz, .csv or .mtx")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        return bad_argument("path", p, f"cannot be opened ({exc.strerror or exc})",
+                            "check the file's permissions (it must be readable)")
+    magic = _MAGIC.get(ext)
+    if magic is not None and not head.startswith(magic):
+        kind = "a NumPy .npy file" if ext == ".npy" else "a NumPy .npz (zip) archive"
+        hint = ("rename it to .csv if it holds comma-separated numbers, or write it with numpy.save"
+                if ext == ".npy" else "write it with numpy.savez(path, W=W) or scipy.sparse.save_npz")
+        return bad_argument("path", p, f"could not be read as a {ext} matrix: it is not {kind} "
+                            f"({_describe_start(head)})", hint)
+    return None
+
+
 def load_weights(path: str | os.PathLike):
     """Load a weight matrix from ``.npy``, ``.npz``, ``.csv`` or ``.mtx`` (dense or sparse).
 
     Returns a dense float64 ndarray or a scipy sparse CSC matrix, validated by
     :func:`validate_weights`.  Raises :class:`~solvers.errors.InvalidArgumentError` for a missing
-    file, an unknown extension or contents that are not a real square matrix.
+    file, a folder, an unreadable file, an unknown extension, a file whose contents do not match
+    its extension (e.g. text named ``.npy``), a file holding Python objects (files are never
+    unpickled) or contents that are not a real square matrix.
     """
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise bad_argument("path", p, "file does not exist", "check the path")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise bad_argument("path", path, "must be a file path", "pass e.g. 'W_1000.npy'")
+    p = os.fsdecode(os.fspath(path))
+    if not p:
+        raise bad_argument("path", p, "is empty", "pass the path of a weight file, e.g. 'W_1000.npy'")
     ext = os.path.splitext(p)[1].lower()
+    problem = _weight_file_error(p, ext)
+    if problem is not None:
+        raise problem
     try:
         if ext == ".npy":
             W = np.load(p, allow_pickle=False)
@@ -686,16 +822,21 @@ def load_weights(path: str | os.PathLike):
             W = _load_npz(p)
         elif ext == ".csv":
             W = np.loadtxt(p, delimiter=",", ndmin=2)
-        elif ext == ".mtx":
+        else:
             from scipy.io import mmread
 
             W = mmread(p)
             if sp.issparse(W):
                 W = W.tocsc()
-        else:
-            raise bad_argument("path", p, f"unknown extension {ext!r}", "use .npy, .npz, .csv or .mtx")
     except InvalidArgumentError:
         raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise bad_argument("path", p, f"could not be read as a {ext} matrix: it holds Python objects, and "
+                               "weight files are never unpickled (they could run code)",
+                               "save a numeric array, e.g. numpy.save(path, W.astype(float))") from None
+        raise bad_argument("path", p, f"could not be read as a {ext} matrix ({type(exc).__name__}: {exc})",
+                           "check the file format") from None
     except Exception as exc:
         raise bad_argument("path", p, f"could not be read as a {ext} matrix ({type(exc).__name__}: {exc})",
                            "check the file format") from None

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from verification.report import rebuild_report, write_reports_index
-
 NAME = "report"
 HELP = ("rebuild a report folder (summary.md, verdicts, figures) from its results.csv and run.json; "
         "exit 1 if a criterion fails")
@@ -25,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from verification.report import rebuild_report, write_reports_index
+
     out = rebuild_report(args.dir)
     print(f"{out.path}: {out.status}")
     for v in out.verdicts:
