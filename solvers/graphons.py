@@ -38,6 +38,7 @@ import functools
 import inspect
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -89,6 +90,36 @@ def _check_n(name: str, n: Any, minimum: int = 1) -> int:
     return check_int(name, n, minimum, f"pass e.g. {name}=1000")
 
 
+def _check_dtype(dtype: Any) -> np.dtype:
+    """The storage dtype of weights: float64 or float32 (anything else is refused)."""
+    try:
+        d = np.dtype(dtype) if dtype is not None else None
+    except Exception:  # numpy's dtype parser raises TypeError, ValueError or SyntaxError
+        d = None
+    if d not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise bad_argument("dtype", dtype, "must be float64 or float32", "pass dtype=np.float64 or dtype=np.float32")
+    return d
+
+
+def _show_value(value: Any) -> str:
+    text = repr(value)
+    return (text[:57] + "...") if len(text) > 60 else text
+
+
+def _points(name: str, value: Any) -> np.ndarray:
+    """Finite real evaluation points (``xi``, ``zeta``) as a float array."""
+    fix = f"pass real numbers in [0, 1] for {name} (a float or an array)"
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise bad_argument(name, value, "must be real numbers", fix)
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise bad_argument(name, value, "must be real numbers", fix) from None
+    if not np.all(np.isfinite(a)):
+        raise bad_argument(name, value, "must be finite", fix)
+    return a
+
+
 def labels(n: int) -> np.ndarray:
     """Cell midpoints ``xi_i = (i - 1/2)/n``, ``i = 1..n`` (0-based array)."""
     n = _check_n("n", n)
@@ -98,7 +129,7 @@ def labels(n: int) -> np.ndarray:
 def cell_index(xi, n: int) -> np.ndarray:
     """0-based index of the cell ``((i-1)/n, i/n]`` containing ``xi`` (``xi = 0`` goes to cell 0)."""
     n = _check_n("n", n)
-    xi = np.asarray(xi, dtype=float)
+    xi = _points("xi", xi)
     idx = np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
     # ``xi * n`` is rounded: compare with the float cell edges ``k / n`` themselves so that the
     # edge ``k / n`` (as computed in floating point) always closes cell ``k`` (1-based).
@@ -132,9 +163,16 @@ class Kernel:
         raise NotImplementedError
 
     def __call__(self, xi, zeta):
-        xi = np.asarray(xi, dtype=float)
-        zeta = np.asarray(zeta, dtype=float)
-        return np.asarray(self._eval(xi, zeta), dtype=float) * np.ones(np.broadcast_shapes(xi.shape, zeta.shape))
+        xi = _points("xi", xi)
+        zeta = _points("zeta", zeta)
+        shape = np.broadcast_shapes(xi.shape, zeta.shape)
+        values = self._eval(xi, zeta)
+        try:  # the values of a user's function: real, broadcastable to the points' shape
+            return np.asarray(values, dtype=float) * np.ones(shape)
+        except (TypeError, ValueError):
+            raise bad_argument("kernel", self, f"its function returned {_show_value(values)} for points of shape "
+                               f"{shape}, not real numbers of that shape",
+                               "return a numpy array of the broadcast shape of xi and zeta") from None
 
     def kernel(self, xi, zeta):
         """Evaluate ``w(xi, zeta)`` (vectorised, broadcasting)."""
@@ -144,13 +182,13 @@ class Kernel:
     def degree(self, xi):
         """``int_0^1 w(xi, zeta) dzeta`` (Gauss-Legendre unless a subclass has a closed form)."""
         z, wq = gauss_legendre(_GL_NODES_PER_UNIT)
-        xi = np.asarray(xi, dtype=float)
+        xi = _points("xi", xi)
         return np.tensordot(self(xi[..., None], z), wq, axes=([-1], [0]))
 
     def in_degree(self, zeta):
         """``int_0^1 w(xi, zeta) dxi``."""
         x, wq = gauss_legendre(_GL_NODES_PER_UNIT)
-        zeta = np.asarray(zeta, dtype=float)
+        zeta = _points("zeta", zeta)
         return np.tensordot(self(x, zeta[..., None]), wq, axes=([-1], [0]))
 
     @property
@@ -180,6 +218,7 @@ class Kernel:
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         g = labels(N)
         W = np.empty((N, N), dtype=dtype, order="F")
         # column blocks of ~4 MB of float64 temporaries: peak memory stays ~ one matrix
@@ -242,13 +281,13 @@ class FunctionKernel(Kernel):
 
     def degree(self, xi):
         if self.degree_func is not None:
-            xi = np.asarray(xi, dtype=float)
+            xi = _points("xi", xi)
             return np.asarray(self.degree_func(xi), dtype=float) * np.ones_like(xi)
         return super().degree(xi)
 
     def in_degree(self, zeta):
         if self.in_degree_func is not None:
-            zeta = np.asarray(zeta, dtype=float)
+            zeta = _points("zeta", zeta)
             return np.asarray(self.in_degree_func(zeta), dtype=float) * np.ones_like(zeta)
         return super().in_degree(zeta)
 
@@ -311,6 +350,7 @@ class StepKernel(Kernel):
 
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         if N == self.n:
             W = np.asfortranarray(self.values / N, dtype=dtype)
             np.fill_diagonal(W, 0.0)
@@ -509,6 +549,7 @@ def checkerboard(N: int, *, J: float = 1.0, dtype=np.float64) -> np.ndarray:
     Under the given labels its step kernel converges weakly-* to ``J`` but stays at cut norm ``J/4``
     from it; relabelled by parity it is the two-population kernel ``2J 1{same parity}``.
     """
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     J = check_real("J", J)
     i = np.arange(N)
@@ -520,6 +561,7 @@ def checkerboard(N: int, *, J: float = 1.0, dtype=np.float64) -> np.ndarray:
 def random_sign(N: int, *, seed, J: float = 1.0, dtype=np.float64) -> np.ndarray:
     """``W_ij = +-J/N`` i.i.d. fair signs, ``W_ii = 0``; cut-norm limit is the zero kernel.
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     J = check_real("J", J)
     rng = make_rng(seed)
@@ -549,6 +591,7 @@ def w_random(kernel: Kernel, N: int, *, seed, dtype=np.float64) -> WRandomGraph:
     """``W_ij = M sign(w(U_i,U_j)) A_ij / N``, ``A_ij ~ Bernoulli(|w(U_i,U_j)|/M)``, ``M = sup|w|``,
     ``U_i`` i.i.d. uniform, labels shuffled; ``W_ii = 0``.  ``E[N W_ij | U] = w(U_i, U_j)``.
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     check_instance("kernel", kernel, Kernel, "pass e.g. ring()")
     N = _check_n("N", N)
     rng = make_rng(seed)
@@ -584,6 +627,7 @@ def alternating(N: int, *, dtype=np.float64) -> np.ndarray:
 def hub(N: int, *, dtype=np.float64) -> np.ndarray:
     """Negative control: ``W_i1 = 0.5`` for all ``i != 1`` (neuron 1 kicks everyone by O(1)), the rest
     ``1/N``, ``W_ii = 0``.  ``kappa_N = N/2`` grows: violates the O(1/N) hypothesis."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N, minimum=2)
     W = np.full((N, N), 1.0 / N, dtype=dtype, order="F")
     W[:, 0] = 0.5
@@ -595,6 +639,7 @@ def sparse_erdos_renyi(N: int, *, seed, p: float | None = None, dtype=np.float64
     """Sparse Erdos-Renyi weights ``W_ij = A_ij / (N p)``, ``A_ij ~ Bernoulli(p)`` (default
     ``p = N^{-1/2}``), ``W_ii = 0``.  ``kappa_N = 1/p`` grows like ``N^{1/2}``: violates O(1/N).
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     fix = "pass a connection probability in (0, 1]"
     p = N ** -0.5 if p is None else check_real("p", p, fix)
@@ -821,7 +866,9 @@ def load_weights(path: str | os.PathLike):
         elif ext == ".npz":
             W = _load_npz(p)
         elif ext == ".csv":
-            W = np.loadtxt(p, delimiter=",", ndmin=2)
+            with warnings.catch_warnings():  # an empty file: our error below, not numpy's warning
+                warnings.simplefilter("ignore", UserWarning)
+                W = np.loadtxt(p, delimiter=",", ndmin=2)
         else:
             from scipy.io import mmread
 

@@ -54,13 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from solvers.graphons import load_weights
-    from verification.hypotheses import check
 
     csv = None
     if args.csv is not None:  # before any work
         csv = check_output("--csv", args.csv, force=args.force, suffixes=(".csv",), example="table.csv")
     model = model_from_args(args)
     mats = [load_weights(f) for f in args.files]
+    from verification.hypotheses import check  # pandas, scipy.stats: once the files are read
+
     report = check(model, mats, x_range=tuple(args.x_range), n_samples=args.samples,
                    names=[os.path.basename(f) for f in args.files])
     code = 1 if (report.violated or report.warnings) else 0

@@ -127,7 +127,6 @@ def _save_times(args: argparse.Namespace, T: float):
 
 def run(args: argparse.Namespace) -> int:
     from solvers import __version__
-    from solvers.particles import simulate
     from solvers.validation import check_int, check_positive, check_seed
 
     check_seed(args.seed, "--seed")  # before anything uses it (the kernel's seed is derived from it)
@@ -140,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     save_times = _save_times(args, T)
     W, source = _weights(args)
     x0 = _initial(args, W.shape[0])
+    from solvers.particles import simulate  # numba: imported once the inputs are known to be good
+
     res = simulate(model, W, T, x0, args.seed, method=args.method, dt=args.dt, save_times=save_times)
     pr = res.population_rate(T / args.bins)
     syn = res.n_spikes * (res.N - 1) / res.wall_time if res.wall_time > 0 else math.nan
