@@ -37,7 +37,7 @@ from hypothesis.extra import numpy as hnp
 from solvers import graphons as G
 from solvers.errors import IfmfError
 from solvers.meanfield import Dirac, Gaussian, solve
-from solvers.model import Constant, CustomIntensity, Leaky, NeuronModel, Sigmoid
+from solvers.model import Constant, CustomIntensity, Leaky, NeuronModel
 from solvers.particles import simulate
 from solvers.references import constant_intensity_law, phi_double, spatial_stationary, stationary_rate
 from verification import graphs as VG
@@ -119,7 +119,8 @@ array_junk = st.one_of(
                shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
                elements=None),
     st.sampled_from([np.array([["a", "b"], ["c", "d"]]), np.array([[{}]], dtype=object), np.zeros((0, 0)),
-                     np.zeros((3, 4)), np.full((3, 3), np.nan), np.where(np.eye(3) > 0, np.inf, 0.0), sp.csr_matrix((2, 3)),
+                     np.zeros((3, 4)), np.full((3, 3), np.nan), np.where(np.eye(3) > 0, np.inf, 0.0),
+                     sp.csr_matrix((2, 3)),
                      sp.csr_matrix(np.array([[0.0, np.nan], [1.0, 0.0]])), [[1, 2], [3]], [[1.0, "x"]]]),
 )
 junk = st.one_of(scalar_junk, array_junk)
@@ -281,7 +282,8 @@ def test_graphon_builders(which, a, b, c):
 
 @FUZZ
 @given(content=st.one_of(st.binary(max_size=64), st.sampled_from([
-    b"0,1\n1,0\n", b"\x93NUMPY\x01\x00garbage", b"PK\x03\x04junk", b"%%MatrixMarket matrix array real general\n2 2\n1\n",
+    b"0,1\n1,0\n", b"\x93NUMPY\x01\x00garbage", b"PK\x03\x04junk",
+    b"%%MatrixMarket matrix array real general\n2 2\n1\n",
     b"", b"1,2\n3\n", b"nan,1\n1,0\n", b"\x80\x04K\x01."])),
     ext=st.sampled_from([".npy", ".npz", ".csv", ".mtx", ".txt", ""]),
     kind=st.sampled_from(["file", "folder", "missing", "junk-path", "object-npy", "rect-npz"]))
@@ -316,7 +318,7 @@ def test_load_weights(content, ext, kind):
 def test_graphs(which, U, seed, opt, kernel):
     o = dict(opt)
     calls = {
-        "cut_norm": lambda: VG.cut_norm(U, seed=seed, **{k: v for k, v in o.items() if k != "graphs" and k != "method"}),
+        "cut_norm": lambda: VG.cut_norm(U, seed=seed, **{k: v for k, v in o.items() if k not in ("graphs", "method")}),
         "inf_to_one": lambda: VG.inf_to_one_norm(U, seed=seed, **{k: v for k, v in o.items()
                                                                  if k in ("restarts", "sdp", "normalize")}),
         "hom": lambda: VG.hom_densities(U, **{k: v for k, v in o.items() if k == "graphs"}),
