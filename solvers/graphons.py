@@ -96,7 +96,8 @@ def _check_dtype(dtype: Any) -> np.dtype:
         d = np.dtype(dtype) if dtype is not None else None
     except Exception:  # numpy's dtype parser raises TypeError, ValueError or SyntaxError
         d = None
-    if d not in (np.dtype(np.float64), np.dtype(np.float32)):
+    # (a dtype compares equal to None, which numpy reads as float64: test None first)
+    if d is None or d.type not in (np.float64, np.float32):
         raise bad_argument("dtype", dtype, "must be float64 or float32", "pass dtype=np.float64 or dtype=np.float32")
     return d
 
@@ -435,6 +436,7 @@ class _RingKernel(FunctionKernel):
         """Rank-3 form ``J0 + J1 (cos_i cos_j + sin_i sin_j)`` by one BLAS product: ~3x faster than
         evaluating the cosine on N^2 entries, equal to it to a few ulps, peak memory ~1 matrix."""
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         g = 2 * np.pi * labels(N)
         C = np.stack([np.cos(g), np.sin(g)], axis=1)
         W = ((self.params["J1"] / N) * C) @ C.T  # symmetric to rounding: its transpose is F-ordered
@@ -677,6 +679,8 @@ class NamedSequence:
     scratch : float
         Peak temporary memory of the builder, in ``N x N`` float64 matrices beyond the result (an
         estimate from the builder's code, for :meth:`peak_bytes`).
+    float64_first : bool
+        The builder makes a float64 matrix and converts it (one more matrix for ``dtype=float32``).
     """
 
     name: str
@@ -685,18 +689,22 @@ class NamedSequence:
     random: bool = False
     sparse: bool = False
     scratch: float = 0.0
+    float64_first: bool = False
 
     def peak_bytes(self, N: int, *, dtype=np.float64) -> int:
         """Estimated peak memory of ``build_weights(name, N, dtype=dtype)`` in bytes (result plus
         temporaries; for the sparse sequence, its ``N^{3/2}`` stored entries and their indices)."""
         N = _check_n("N", N)
+        item = _check_dtype(dtype).itemsize
         if self.sparse:
             return int(4 * 8 * N ** 1.5 + 16 * N)
-        return int(N * N * (np.dtype(dtype).itemsize + 8 * self.scratch))
+        extra = 8 if (self.float64_first and item != 8) else 0
+        return int(N * N * (item + 8 * self.scratch + extra))
 
 
 WEIGHT_SEQUENCES: dict[str, NamedSequence] = {s.name: s for s in (
-    NamedSequence("ring", "W_ij = w(xi_i, xi_j)/N, w = 1 + 0.5 cos(2 pi (xi - zeta))", kernel=True),
+    NamedSequence("ring", "W_ij = w(xi_i, xi_j)/N, w = 1 + 0.5 cos(2 pi (xi - zeta))", kernel=True,
+                  float64_first=True),
     NamedSequence("two-block", "W_ij = w(xi_i, xi_j)/N, w = 1.5 on the diagonal blocks, 0.2 off", kernel=True),
     NamedSequence("constant", "W_ij = 1/N (w = 1)", kernel=True),
     NamedSequence("skew", "W_ij = w(xi_i, xi_j)/N, w = 0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta)) "
@@ -708,7 +716,8 @@ WEIGHT_SEQUENCES: dict[str, NamedSequence] = {s.name: s for s in (
                   random=True, scratch=3.0),
     NamedSequence("w-random", "W_ij = M sign(w) Bernoulli(|w(U_i, U_j)|/M)/N from ring, labels shuffled; "
                   "limit ring after relabelling", random=True, scratch=5.0),
-    NamedSequence("alternating", "ring for even N, two-block for odd N: two accumulation points"),
+    NamedSequence("alternating", "ring for even N, two-block for odd N: two accumulation points",
+                  float64_first=True),
     NamedSequence("hub", "W_i1 = 0.5, the rest 1/N: kappa_N = N/2 grows (violates the O(1/N) hypothesis)"),
     NamedSequence("erdos-renyi", "sparse W_ij = Bernoulli(p)/(N p), p = N^-1/2: kappa_N = N^1/2 grows "
                   "(violates the O(1/N) hypothesis)", random=True, sparse=True),
