@@ -46,7 +46,7 @@ from verification.hypotheses import CANNOT_TELL, HOLDS, VIOLATED, check
 
 #: ``IFMF_FUZZ_SCALE=20 pytest tests/properties/test_entry_points_fuzz.py`` runs a 20x deeper fuzz locally
 SCALE = max(1, int(os.environ.get("IFMF_FUZZ_SCALE", "1")))
-FUZZ = settings(max_examples=40 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+FUZZ = settings(max_examples=30 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.filter_too_much])
 
 
@@ -394,7 +394,7 @@ def _chdir(path):
         os.chdir(old)
 
 
-@settings(max_examples=40 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv=st.lists(st.sampled_from(WORDS), max_size=9))
 def test_cli_main(argv):
     from verification.cli import main
