@@ -320,7 +320,7 @@ class ExtendedMeasure:
         p = p.astype(np.int64)
         w = self.widths[p]
         edges = np.concatenate([[0.0], np.cumsum(w)])
-        if np.all(w == w[0]):
+        if np.allclose(self.edges, np.arange(n + 1) / n, rtol=0.0, atol=EDGE_TOL):
             edges = np.arange(n + 1) / n  # uniform partitions stay exactly uniform
         edges[-1] = 1.0
         return self._take_cells(p, edges)
