@@ -116,6 +116,21 @@ class Factorisation:
         d2 = np.array([abs(c) * _BASIS[u][2] for c, u, _ in self.terms])
         return d1, d2
 
+    def zeta_derivative_sup(self) -> np.ndarray:
+        """Separable only: ``sup |u_r'|`` on ``[0, 1]`` (coefficients included), shape ``(R,)``."""
+        sup1 = {"one": 0.0, "t": 1.0, "cos": _TWO_PI, "sin": _TWO_PI}
+        return np.array([abs(c) * sup1[u] for c, u, _ in self.terms])
+
+    def max_zeros(self) -> int:
+        """Separable only: the most zeros in ``(0, 1)`` of a non-zero function of ``span{u_r}``
+        (Rolle: ``a + b t`` has 1; ``a + c cos + d sin`` 2 per period; ``a + b t + c cos + d sin`` has a
+        derivative with 2 zeros per period, hence 3)."""
+        names = {u for _, u, _ in self.terms} - {"one"}
+        if not names:
+            return 0
+        trig = bool(names & {"cos", "sin"})
+        return 3 if ("t" in names and trig) else (2 if trig else 1)
+
     # xi side -----------------------------------------------------------------------------------
     def xi_weights(self, xi_edges: np.ndarray, n_z: int):
         """``V`` of shape ``(R, n_c)`` for the cells ``xi_edges`` (dense, or sparse for step kernels)."""

@@ -31,12 +31,16 @@ Upper side (certified), the smaller of
   interval-averaged problem (any values are valid; convergence only tightens); ``t`` is certified by a
   Cholesky factorisation (``verification.graphs._norms``) plus the rounding of the Gram products.
 Both sides are then widened by
-* ``E_zeta`` (restricting ``g`` to zeta cells; ``||A - P_z A||_1``): 0 for step kernels (exact);
-  for separable kernels ``int_Z |f - mean f| <= (h^2/3) |f'(mid)| + (h^3/16) sup_Z |f''|`` applied to
-  ``f = A(., x) = sum_r u_r B_r(x)``, i.e. ``(h/3) sum_z h int |d_zeta A(mid_z, x)| dx + (h^2/16)
-  sum_r sup|u_r''| int |B_r|`` (second order; exact zero when ``A`` is affine in ``zeta``); otherwise
+* ``E_zeta`` (restricting ``g`` to zeta cells): 0 for step kernels (exact).  For separable kernels
+  the smaller of two certified bounds, both second order: (i) for fixed ``s``, ``phi(zeta) = int s A
+  dx = sum_r c_r u_r(zeta)`` (``|c_r| <= int |B_r|``) changes sign in at most ``Z`` cells (``Z`` = the
+  most zeros of a function of ``span{u_r}``: 1 for ``{1, t}``, 2 for ``{1, cos, sin}``, 3 for all four,
+  from Rolle), the restriction loses nothing elsewhere and at most ``int_Z |phi| <= (h^2/2) sup|phi'|``
+  in such a cell: ``E <= Z (h^2/2) sum_r sup|u_r'| int |B_r|``; (ii) the Poincare bound
+  ``||A - P_z A||_1 <= (h/3) sum_z h int |d_zeta A(mid_z, x)| dx + (h^2/16) sum_r sup|u_r''| int |B_r|``
+  (``int_Z |f - mean f| <= (h^2/3) |f'(mid)| + (h^3/16) sup_Z |f''|``).  Otherwise
   ``(L_1 h / 3) strong_distance(mu, nu)`` with ``L_1`` the kernel's Lipschitz constant in its first
-  argument (L1 Poincare inequality on each cell);
+  argument (``int_Z |f - mean f| <= L h^2 / 3``, from the same kernel representation);
 * ``E_quad`` (quadrature kernels only): ``sum_c h_c (L_1 h_z + L_2 h_c) W_1(mu_c, nu_c)`` on the common
   refinement (both sides);
 * ``rounding``: a stated bound from the standard model of floating-point arithmetic (cumulative sums
@@ -275,13 +279,18 @@ def _zeta_error(P: _Problem, mu, nu) -> tuple[float, str, bool, float]:
     h = 1.0 / P.n_z
     if fac.kind == "separable":
         d1, d2 = fac.zeta_derivatives(P.n_z)
+        absB = abs_integral_sum(P.BL, P.BR, P.dx)  # int |B_r| dx
         first = 0.0
         for cols in P.chunks():
             fl, fr = P.BL @ d1[:, cols], P.BR @ d1[:, cols]
             first += float(abs_integral_sum(fl, fr, P.dx).sum())
-        second = float(np.sum(d2 * abs_integral_sum(P.BL, P.BR, P.dx)))
-        E = (h * h / 3.0) * first + (h * h / 16.0) * second
-        return E * (1 + 1e-12), "second-order Poincare bound from the separable form", True, 0.0
+        poincare = (h * h / 3.0) * first + (h * h / 16.0) * float(np.sum(d2 * absB))
+        zeros = fac.max_zeros()
+        sign_change = zeros * (h * h / 2.0) * float(np.sum(fac.zeta_derivative_sup() * absB))
+        E = min(poincare, sign_change) * (1 + 1e-12)
+        how = ("at most %d zeta cells where int s A changes sign, each losing <= (h^2/2) sup|d_zeta int s A|" % zeros
+               if sign_change <= poincare else "second-order Poincare bound from the separable form")
+        return E, how, True, 0.0
     mu_r, nu_r = common_refinement(mu, nu)
     w1 = _cell_w1(mu_r, nu_r)
     L1, L2 = fac.lipschitz
