@@ -233,8 +233,8 @@ def _sdp_certificate(P: _Problem, Uv: np.ndarray, info: dict) -> tuple[float, di
     W = Uh @ Uv  # (R, rank)
     nl, nr = np.linalg.norm(P.BL @ W, axis=1), np.linalg.norm(P.BR @ W, axis=1)
     nb = 0.25 * (nl + nr)  # b_k: the pointwise optimum ||U^T a(x)|| / 2 averaged over the ends
-    if not np.any(nb > 0):
-        return 0.0, {"t": 0.0}
+    if not np.any(nb > 0):  # no usable certificate (underflow or a degenerate start): no bound
+        return math.inf, {"t": math.inf}
     b = np.maximum(nb, 1e-6 * float(nb.max()))
     Y = Bint @ W
     ny = np.linalg.norm(Y, axis=1)
