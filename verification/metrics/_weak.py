@@ -288,7 +288,7 @@ def _zeta_error(P: _Problem, mu, nu) -> tuple[float, str, bool, float]:
         zeros = fac.max_zeros()
         sign_change = zeros * (h * h / 2.0) * float(np.sum(fac.zeta_derivative_sup() * absB))
         E = min(poincare, sign_change) * (1 + 1e-12)
-        how = ("at most %d zeta cells where int s A changes sign, each losing <= (h^2/2) sup|d_zeta int s A|" % zeros
+        how = (f"at most {zeros} zeta cells where int s A changes sign, each losing <= (h^2/2) sup|d_zeta int s A|"
                if sign_change <= poincare else "second-order Poincare bound from the separable form")
         return E, how, True, 0.0
     mu_r, nu_r = common_refinement(mu, nu)
