@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
+from solvers._compiled import njit
 from solvers.measures import ExtendedMeasure, _segment_ids
 
 __all__ = ["interval_values", "abs_integral", "abs_integral_sum", "best_response_weights", "gamma", "U"]
@@ -88,7 +88,7 @@ def abs_integral(fl: np.ndarray, fr: np.ndarray, dx: np.ndarray) -> np.ndarray:
     return dxb * np.where(same, 0.5 * (a + b), 0.5 * (a * a + b * b) / np.where(denom > 0, denom, 1.0))
 
 
-@numba.njit(cache=True)
+@njit
 def _abs_sum_kernel(fl, fr, dx, out):  # pragma: no cover - compiled
     q, K = fl.shape
     for k in range(q):
@@ -109,7 +109,7 @@ def abs_integral_sum(fl: np.ndarray, fr: np.ndarray, dx: np.ndarray) -> np.ndarr
     return out
 
 
-@numba.njit(cache=True)
+@njit
 def _best_response_kernel(fl, fr, dx, alpha, beta, value):  # pragma: no cover - compiled
     q, K = fl.shape
     for k in range(q):
