@@ -19,8 +19,16 @@ its supremum (``math.inf`` when unbounded).  Users may also pass their own Pytho
 :class:`CustomDrift` / :class:`CustomIntensity` (or directly to :class:`NeuronModel`, which wraps
 them); names of families are only ever looked up in a registry, never evaluated as code.
 
-Each family has a ``kind`` string and a ``params`` tuple of floats: the compiled simulators
-dispatch on them (``kind == "custom"`` means a Python callable).
+Each family has a ``kind`` string and a ``params`` tuple of floats; compiled code receives a family
+through :meth:`Intensity.compiled_args` / :meth:`Drift.compiled_args` (its tag in the one table of
+:mod:`solvers._compiled` and its parameters; ``None`` for a user callable, ``kind == "custom"``).
+The compiled evaluations use the same numerically stable expressions as the numpy ones here (they
+agree to a few ulps).
+
+Derivatives are part of the contract: every family has an exact ``derivative`` (closed form,
+``exact_derivative = True``); a user callable has one when ``derivative_func`` is given, and otherwise
+a stated central difference (``exact_derivative = False``).  Methods that need an exact derivative
+(the Hermite survival rule of the Lagrangian solver) are used only when ``exact_derivative`` is True.
 """
 from __future__ import annotations
 
@@ -30,9 +38,9 @@ from typing import Any, Callable, Mapping
 
 import mpmath
 import numpy as np
-from scipy.special import expit
 
 from solvers.errors import bad_argument
+from solvers.validation import check_instance, check_nonnegative, check_positive, check_real
 
 __all__ = [
     "Drift",
@@ -48,30 +56,6 @@ __all__ = [
     "DRIFT_FAMILIES",
     "INTENSITY_FAMILIES",
 ]
-
-
-def _finite(name: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise bad_argument(name, value, "must be a real number", "pass a finite float") from None
-    if not math.isfinite(v):
-        raise bad_argument(name, value, "must be finite", "pass a finite float")
-    return v
-
-
-def _positive(name: str, value: Any) -> float:
-    v = _finite(name, value)
-    if v <= 0:
-        raise bad_argument(name, value, "must be > 0", f"pass a positive value for {name}")
-    return v
-
-
-def _nonneg(name: str, value: Any) -> float:
-    v = _finite(name, value)
-    if v < 0:
-        raise bad_argument(name, value, "must be >= 0", f"pass a non-negative value for {name}")
-    return v
 
 
 def _central_difference(func: Callable, x) -> np.ndarray:
@@ -110,6 +94,17 @@ class Drift:
     def params(self) -> tuple[float, ...]:
         return ()
 
+    def compiled_args(self) -> tuple[int, float] | None:
+        """``(tag, q0)`` of this drift in the compiled table (:mod:`solvers._compiled`), or ``None``
+        when compiled code cannot evaluate it (a user callable)."""
+        from solvers._compiled import DRIFT_TAGS
+
+        tag = DRIFT_TAGS.get(self.kind)
+        if tag is None:
+            return None
+        q = tuple(float(v) for v in self.params) + (0.0,)
+        return tag, q[0]
+
     def flow(self, x, s, h=0.0):
         """Exact solution at time ``s`` of ``dx/dt = b(x) + h`` from ``x`` (only if ``has_exact_flow``)."""
         raise NotImplementedError(f"drift {self!r} has no exact flow; use an ODE solver")
@@ -127,7 +122,7 @@ class Leaky(Drift):
     has_exact_flow = True
 
     def __post_init__(self):
-        object.__setattr__(self, "I0", _finite("I0", self.I0))
+        object.__setattr__(self, "I0", check_real("I0", self.I0))
 
     def __call__(self, x):
         return self.I0 - np.asarray(x, dtype=float)
@@ -180,7 +175,8 @@ class CustomDrift(Drift):
             raise bad_argument("derivative_func", self.derivative_func, "must be callable or None",
                                "pass a function x -> b'(x)")
         if self.lipschitz_constant is not None:
-            object.__setattr__(self, "lipschitz_constant", _nonneg("lipschitz_constant", self.lipschitz_constant))
+            object.__setattr__(self, "lipschitz_constant",
+                               check_nonnegative("lipschitz_constant", self.lipschitz_constant))
 
     def __call__(self, x):
         return np.asarray(self.func(np.asarray(x, dtype=float)), dtype=float)
@@ -246,10 +242,30 @@ class Intensity:
     def params(self) -> tuple[float, ...]:
         return ()
 
+    def compiled_args(self) -> tuple[int, float, float, float] | None:
+        """``(tag, p0, p1, p2)`` of this family in the compiled table (:mod:`solvers._compiled`), or
+        ``None`` when compiled code cannot evaluate it (a user callable).  A family with compiled
+        arguments has an exact derivative."""
+        from solvers._compiled import INTENSITY_TAGS
+
+        tag = INTENSITY_TAGS.get(self.kind)
+        if tag is None:
+            return None
+        p = tuple(float(v) for v in self.params) + (0.0, 0.0, 0.0)
+        return tag, p[0], p[1], p[2]
+
 
 @dataclass(frozen=True)
 class Sigmoid(Intensity):
-    """``f(x) = lam / (1 + exp(-beta (x - theta)))``; bounded by ``lam``, Lipschitz ``lam beta / 4``."""
+    """``f(x) = lam / (1 + exp(-beta (x - theta)))``; bounded by ``lam``, Lipschitz ``lam beta / 4``.
+
+    Evaluated in the stable form, with ``z = beta (x - theta)``: ``f = lam / (1 + exp(-z))`` for
+    ``z >= -708`` and ``f = lam exp(z)`` below (the same value to the last bit, since ``1 + exp(z)``
+    rounds to 1 there), so nothing overflows and the left tail keeps its relative accuracy
+    (``scipy.special.expit`` and the naive form return 0 once ``exp(-z)`` overflows, ``z < -709.78``);
+    ``f' = lam beta e / (1 + e)^2`` with ``e = exp(-|z|)`` (full relative accuracy in both tails).  The
+    compiled code of :mod:`solvers._compiled` uses the same expressions.
+    """
 
     lam: float = 10.0
     beta: float = 5.0
@@ -258,21 +274,30 @@ class Sigmoid(Intensity):
     increasing = True
 
     def __post_init__(self):
-        object.__setattr__(self, "lam", _nonneg("lam", self.lam))
-        object.__setattr__(self, "beta", _positive("beta", self.beta))
-        object.__setattr__(self, "theta", _finite("theta", self.theta))
+        object.__setattr__(self, "lam", check_nonnegative("lam", self.lam))
+        object.__setattr__(self, "beta", check_positive("beta", self.beta))
+        object.__setattr__(self, "theta", check_real("theta", self.theta))
+
+    #: ``lam / (1 + exp(-z))`` for ``z >= _SPLIT``, ``lam exp(z)`` below (``solvers._compiled.SIGMOID_SPLIT``)
+    _SPLIT = -708.0
+
+    def _z(self, x):
+        return self.beta * (np.asarray(x, dtype=float) - self.theta)
 
     def __call__(self, x):
-        # expit(u) = 1 / (1 + e^-u): no overflow warnings, and full relative accuracy in the left
-        # tail (the former 0.5 (1 + tanh(u/2)) returned 0 for f below ~1e-17 lam)
-        return self.lam * expit(self.beta * (np.asarray(x, dtype=float) - self.theta))
+        z = self._z(x)
+        upper = z >= self._SPLIT
+        with np.errstate(over="ignore", under="ignore"):  # the discarded branch may overflow
+            e = np.exp(np.where(upper, -z, z))
+            return np.where(upper, self.lam / (1.0 + e), self.lam * e)
 
     def mp(self, x):
         return mpmath.mpf(self.lam) / (1 + mpmath.exp(-mpmath.mpf(self.beta) * (x - mpmath.mpf(self.theta))))
 
     def derivative(self, x):
-        s = self(x) / self.lam if self.lam > 0 else np.zeros_like(np.asarray(x, dtype=float))
-        return self.lam * self.beta * s * (1.0 - s)
+        with np.errstate(under="ignore"):
+            e = np.exp(-np.abs(self._z(x)))
+        return self.lam * self.beta * e / ((1.0 + e) * (1.0 + e))
 
     @property
     def sup(self) -> float:
@@ -298,9 +323,9 @@ class Exponential(Intensity):
     increasing = True
 
     def __post_init__(self):
-        object.__setattr__(self, "c", _nonneg("c", self.c))
-        object.__setattr__(self, "beta", _positive("beta", self.beta))
-        object.__setattr__(self, "theta", _finite("theta", self.theta))
+        object.__setattr__(self, "c", check_nonnegative("c", self.c))
+        object.__setattr__(self, "beta", check_positive("beta", self.beta))
+        object.__setattr__(self, "theta", check_real("theta", self.theta))
 
     def __call__(self, x):
         return self.c * np.exp(self.beta * (np.asarray(x, dtype=float) - self.theta))
@@ -333,7 +358,7 @@ class Constant(Intensity):
     increasing = True
 
     def __post_init__(self):
-        object.__setattr__(self, "lam0", _nonneg("lam0", self.lam0))
+        object.__setattr__(self, "lam0", check_nonnegative("lam0", self.lam0))
 
     def __call__(self, x):
         return np.full_like(np.asarray(x, dtype=float), self.lam0)
@@ -368,11 +393,13 @@ class ReLU(Intensity):
     increasing = True
 
     def __post_init__(self):
-        object.__setattr__(self, "slope", _nonneg("slope", self.slope))
-        object.__setattr__(self, "theta", _finite("theta", self.theta))
-        cap = float(self.cap) if self.cap is not None else math.inf
-        if math.isnan(cap) or cap <= 0:
-            raise bad_argument("cap", self.cap, "must be > 0 (inf allowed)", "pass a positive cap or math.inf")
+        object.__setattr__(self, "slope", check_nonnegative("slope", self.slope))
+        object.__setattr__(self, "theta", check_real("theta", self.theta))
+        cap = self.cap
+        if cap is None or (isinstance(cap, (int, float, np.floating)) and cap == math.inf):
+            cap = math.inf  # an unbounded ReLU
+        else:
+            cap = check_positive("cap", cap, "pass a positive cap, or math.inf (or None) for no cap")
         object.__setattr__(self, "cap", cap)
 
     def __call__(self, x):
@@ -383,6 +410,8 @@ class ReLU(Intensity):
         return v if math.isinf(self.cap) else min(mpmath.mpf(self.cap), v)
 
     def derivative(self, x):
+        """``slope`` on ``theta < x < theta + cap / slope``, 0 elsewhere (the left derivative at
+        ``theta``, the right one at the cap)."""
         x = np.asarray(x, dtype=float)
         y = self.slope * (x - self.theta)
         return np.where((x > self.theta) & (y < self.cap), self.slope, 0.0)
@@ -427,9 +456,10 @@ class CustomIntensity(Intensity):
             raise bad_argument("derivative_func", self.derivative_func, "must be callable or None",
                                "pass a function x -> f'(x)")
         if self.bound is not None:
-            object.__setattr__(self, "bound", _nonneg("bound", self.bound))
+            object.__setattr__(self, "bound", check_nonnegative("bound", self.bound))
         if self.lipschitz_constant is not None:
-            object.__setattr__(self, "lipschitz_constant", _nonneg("lipschitz_constant", self.lipschitz_constant))
+            object.__setattr__(self, "lipschitz_constant",
+                               check_nonnegative("lipschitz_constant", self.lipschitz_constant))
 
     def __call__(self, x):
         return np.asarray(self.func(np.asarray(x, dtype=float)), dtype=float)
@@ -472,7 +502,7 @@ def _family_from_spec(spec: Mapping[str, Any], registry: Mapping[str, type], wha
         raise bad_argument(what, spec, "must be a mapping with a 'family' key",
                            f"pass e.g. {{'family': '{next(iter(registry))}', ...}}")
     name = str(spec["family"]).lower()
-    if name not in registry:
+    if name not in registry:  # a registry lookup (its message is part of the CLI's contract)
         raise bad_argument(f"{what}.family", spec["family"], f"unknown {what} family",
                            f"use one of {sorted(registry)}")
     params = {k: v for k, v in spec.items() if k != "family"}
@@ -504,23 +534,17 @@ class NeuronModel:
 
     def __post_init__(self):
         drift = self.drift
-        if not isinstance(drift, Drift):
-            if callable(drift):
-                drift = CustomDrift(func=drift)
-            else:
-                raise bad_argument("drift", drift, "must be a Drift (e.g. Leaky(I0=1.5)) or a callable",
-                                   "pass solvers.model.Leaky(...) or a function x -> b(x)")
+        if not isinstance(drift, Drift) and callable(drift):
+            drift = CustomDrift(func=drift)
+        check_instance("drift", drift, Drift, "pass solvers.model.Leaky(...) or a function x -> b(x)")
         intensity = self.intensity
-        if not isinstance(intensity, Intensity):
-            if callable(intensity):
-                intensity = CustomIntensity(func=intensity)
-            else:
-                raise bad_argument("intensity", intensity,
-                                   "must be an Intensity (e.g. Sigmoid(...)) or a callable",
-                                   "pass solvers.model.Sigmoid(...) or a function x -> f(x)")
+        if not isinstance(intensity, Intensity) and callable(intensity):
+            intensity = CustomIntensity(func=intensity)
+        check_instance("intensity", intensity, Intensity,
+                       "pass solvers.model.Sigmoid(...) or a function x -> f(x)")
         object.__setattr__(self, "drift", drift)
         object.__setattr__(self, "intensity", intensity)
-        object.__setattr__(self, "reset", _finite("reset", self.reset))
+        object.__setattr__(self, "reset", check_real("reset", self.reset, "pass a finite reset value x_r"))
 
     @classmethod
     def standard(cls) -> "NeuronModel":

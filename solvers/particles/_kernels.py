@@ -1,23 +1,23 @@
-"""All compiled (numba) code of the particle simulators, in one file.
-
-Why one file: numba's on-disk cache (``cache=True``) is invalidated only when the file defining the
-cached function changes, not when a function it calls (and inlines) changes in another file.  Keeping
-every compiled piece here means any edit invalidates every cached loop, so a stale loop can never run.
+"""Compiled (numba) code of the particle simulators.
 
 Contents: counter-based random streams (documented in :mod:`solvers.particles._streams`), the indexed
 binary heap ordered by ``(time, stream_id)`` (ties broken by stream id, so the event order does not
-depend on array positions), the named intensity families (table in :mod:`solvers.particles._families`),
-the synaptic column update (:mod:`solvers.particles.operators`), and the exact and clock event loops
-(:mod:`solvers.particles.exact`, :mod:`solvers.particles.clock`).  Heap: ``heap[k]`` is the neuron at
-slot ``k``, ``pos[i]`` the slot of neuron ``i``; every neuron stays in the heap with key ``inf`` when
-it has no candidate.
+depend on array positions), the synaptic column update (:mod:`solvers.particles.operators`), and the
+exact and clock event loops (:mod:`solvers.particles.exact`, :mod:`solvers.particles.clock`).  The
+named intensity families and the leaky flow come from the one compiled table of
+:mod:`solvers._compiled` (``fam, p0, p1, p2`` below are ``Intensity.compiled_args()``).  Everything is
+decorated with :func:`solvers._compiled.njit`, whose on-disk cache is keyed by the sources of every
+compiled ifmf module, so an edit of the family table there also invalidates these cached loops.
+Heap: ``heap[k]`` is the neuron at slot ``k``, ``pos[i]`` the slot of neuron ``i``; every neuron stays
+in the heap with key ``inf`` when it has no candidate.
 """
 from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from solvers._compiled import intensity_value, leaky_flow_decayed, njit
 
 # status codes of the compiled loops
 OK = 0
@@ -37,14 +37,14 @@ _ONE = np.uint64(1)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _mix(z):
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
-@numba.njit(cache=True)
+@njit
 def _stream_keys(stream_ids, root0, root1):
     out = np.empty(stream_ids.shape[0], dtype=np.uint64)
     for i in range(stream_ids.shape[0]):
@@ -52,14 +52,14 @@ def _stream_keys(stream_ids, root0, root1):
     return out
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def uniform(key, ctr, root1):
     """The ``ctr``-th uniform of the stream with key ``key`` (all uint64), in ``(0, 1)``."""
     z = _mix(_mix(key + (ctr + _ONE) * _GAMMA) ^ root1)
     return ((z >> _S11) + 0.5) * _TWO_M53
 
 
-@numba.njit(cache=True)
+@njit
 def uniforms(keys, ctrs, root1):
     """Vectorised :func:`uniform`: ``out[i] = uniform(keys[i], ctrs[i], root1)``."""
     out = np.empty(keys.shape[0])
@@ -68,14 +68,14 @@ def uniforms(keys, ctrs, root1):
     return out
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _less(a, b, tn, sid):
     ta = tn[a]
     tb = tn[b]
     return ta < tb or (ta == tb and sid[a] < sid[b])
 
 
-@numba.njit(cache=True)
+@njit
 def sift_up(heap, pos, tn, sid, k):
     i = heap[k]
     while k > 0:
@@ -91,7 +91,7 @@ def sift_up(heap, pos, tn, sid, k):
     pos[i] = k
 
 
-@numba.njit(cache=True)
+@njit
 def sift_down(heap, pos, tn, sid, k):
     n = heap.shape[0]
     i = heap[k]
@@ -112,14 +112,14 @@ def sift_down(heap, pos, tn, sid, k):
     pos[i] = k
 
 
-@numba.njit(cache=True)
+@njit
 def heap_update(heap, pos, tn, sid, i):
     """Restore the heap after the key of neuron ``i`` changed."""
     sift_up(heap, pos, tn, sid, pos[i])
     sift_down(heap, pos, tn, sid, pos[i])
 
 
-@numba.njit(cache=True)
+@njit
 def heapify(heap, pos, tn, sid):
     n = heap.shape[0]
     for k in range(n):
@@ -128,7 +128,7 @@ def heapify(heap, pos, tn, sid):
         sift_down(heap, pos, tn, sid, k)
 
 
-@numba.njit(cache=True)
+@njit
 def new_heap(tn, sid):
     n = tn.shape[0]
     heap = np.arange(n)
@@ -137,36 +137,7 @@ def new_heap(tn, sid):
     return heap, pos
 
 
-@numba.njit(cache=True, inline="always")
-def f_eval(fam, p0, p1, p2, x):
-    """Intensity of family ``fam`` at ``x`` (see the module table)."""
-    if fam == 0:
-        z = p1 * (x - p2)
-        if z >= 0.0:
-            return p0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return p0 * e / (1.0 + e)
-    elif fam == 1:
-        return p0 * math.exp(p1 * (x - p2))
-    elif fam == 2:
-        return p0
-    else:
-        y = x - p1
-        if y < 0.0:
-            y = 0.0
-        y = p0 * y
-        return y if y < p2 else p2
-
-
-@numba.njit(cache=True)
-def f_vec(fam, p0, p1, p2, x):
-    out = np.empty(x.shape[0])
-    for i in range(x.shape[0]):
-        out[i] = f_eval(fam, p0, p1, p2, x[i])
-    return out
-
-
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def add_column(tag, dense, data, indices, indptr, j, scale, state):
     """``state += scale * W[:, j]`` (diagonal included; callers overwrite ``state[j]``)."""
     if tag == 0:
@@ -187,7 +158,7 @@ def add_column(tag, dense, data, indices, indptr, j, scale, state):
             state[indices[k]] += scale * data[k]
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def column_nnz(tag, dense, indptr, j):
     """Number of stored entries of column ``j`` (``N`` for dense)."""
     if tag == 0:
@@ -195,7 +166,7 @@ def column_nnz(tag, dense, indptr, j):
     return indptr[j + 1] - indptr[j]
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def column_entry(tag, dense, data, indices, indptr, j, k):
     """``(row, value)`` of the ``k``-th stored entry of column ``j``."""
     if tag == 0:
@@ -209,7 +180,7 @@ BOUND_SLACK = 1e-9
 
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _next_time(t, L, key, ctr, root1):
     """``t + Exp(L)`` from the stream's next uniform (``inf`` if ``L == 0``)."""
     u = uniform(key, ctr, root1)
@@ -218,14 +189,14 @@ def _next_time(t, L, key, ctr, root1):
     return np.inf
 
 
-@numba.njit(cache=True)
+@njit
 def _grow_f(a, n):
     b = np.empty(n, dtype=a.dtype)
     b[: a.shape[0]] = a
     return b
 
 
-@numba.njit(cache=True)
+@njit
 def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local, fsup,
                       I0, xr, x0, keys, sids, root1, t_end, rec, max_spikes, cap0):
     N = x0.shape[0]
@@ -237,7 +208,7 @@ def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local,
     one = np.uint64(1)
     L = np.empty(N)
     tn = np.empty(N)
-    fI0 = f_eval(fam, p0, p1, p2, I0)
+    fI0 = intensity_value(fam, p0, p1, p2, I0)
     status = 0
     err_t = np.nan
     err_j = -1
@@ -245,7 +216,7 @@ def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local,
     err_b = np.nan
     for i in range(N):
         if local:
-            fx = f_eval(fam, p0, p1, p2, x0[i])
+            fx = intensity_value(fam, p0, p1, p2, x0[i])
             L[i] = fx if fx > fI0 else fI0
         else:
             L[i] = fsup
@@ -280,7 +251,7 @@ def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local,
         n_c += 1
         dt_ref = t - t_ref
         x = I0 + Y[j] * math.exp(-dt_ref)
-        fx = f_eval(fam, p0, p1, p2, x)
+        fx = intensity_value(fam, p0, p1, p2, x)
         Lj = L[j]
         if not (abs(x) < np.inf and fx < np.inf):
             status = NOT_FINITE
@@ -338,7 +309,7 @@ def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local,
                     i, w = column_entry(tag, dense, data, indices, indptr, j, k)
                     if w > 0 and i != j:
                         xi = I0 + Y[i] * em
-                        fxi = f_eval(fam, p0, p1, p2, xi)
+                        fxi = intensity_value(fam, p0, p1, p2, xi)
                         L[i] = fxi if fxi > fI0 else fI0
                         if not (L[i] < np.inf):
                             status = NOT_FINITE
@@ -353,7 +324,7 @@ def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local,
                     heapify(heap, pos, tn, sids)
         # ---- next candidate of j
         if local:
-            fxj = fx if xj == x else f_eval(fam, p0, p1, p2, xj)
+            fxj = fx if xj == x else intensity_value(fam, p0, p1, p2, xj)
             L[j] = fxj if fxj > fI0 else fI0
         tn[j] = _next_time(t, L[j], keys[j], ctr[j], root1)
         ctr[j] += one
@@ -370,7 +341,7 @@ def _exact_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, local,
     return status, err_t, err_j, err_v, err_b, st[:n_sp].copy(), sn[:n_sp].copy(), n_c, states, n_rebase
 
 
-@numba.njit(cache=True)
+@njit
 def _clock_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, I0, xr, x0, keys, root1,
                       grid, rec, max_spikes, cap0):
     N = x0.shape[0]
@@ -396,12 +367,12 @@ def _clock_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, I0, xr
         while r_idx < R and rec[r_idx] < t1:
             e = math.exp(-(rec[r_idx] - t0))
             for i in range(N):
-                states[r_idx, i] = I0 + (X[i] - I0) * e
+                states[r_idx, i] = leaky_flow_decayed(I0, X[i], e)
             r_idx += 1
         nf = 0
         ctr = np.uint64(k)
         for i in range(N):
-            fx = f_eval(fam, p0, p1, p2, X[i])
+            fx = intensity_value(fam, p0, p1, p2, X[i])
             if not (fx < np.inf and abs(X[i]) < np.inf):
                 status = NOT_FINITE
                 err_t = t0
@@ -428,7 +399,7 @@ def _clock_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, I0, xr
             break
         e = math.exp(-h)
         for i in range(N):
-            X[i] = I0 + (X[i] - I0) * e
+            X[i] = leaky_flow_decayed(I0, X[i], e)
         for m in range(nf):
             add_column(tag, dense, data, indices, indptr, fired[m], 1.0, X)
         for m in range(nf):

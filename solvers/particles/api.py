@@ -14,7 +14,6 @@ from solvers.errors import SimulationError, bad_argument
 from solvers.model import NeuronModel
 from solvers.particles import clock as _clock
 from solvers.particles import exact as _exact
-from solvers.particles._families import intensity_args
 from solvers.particles._streams import root_key, stream_keys
 from solvers.particles.operators import make_operator
 from solvers.particles.result import SimulationInfo, SimulationResult
@@ -189,7 +188,7 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
     ode_step = check_positive("ode_step", ode_step, "pass e.g. ode_step=1e-2")
     drift, intensity = model.drift, model.intensity
     fsup = float(intensity.sup)
-    fam = intensity_args(intensity)
+    fam = intensity.compiled_args()
     compiled_ok = drift.kind == "leaky" and fam is not None
     if path == "compiled" and not compiled_ok:
         raise bad_argument("path", path, "the compiled loop needs a Leaky drift and a named intensity family",

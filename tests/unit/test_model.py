@@ -189,6 +189,57 @@ def test_custom_callables_are_wrapped():
         m.to_config()
 
 
+@pytest.mark.parametrize("make,arg", [
+    (lambda: Sigmoid(lam="3"), "lam"), (lambda: Exponential(beta=True), "beta"),
+    (lambda: ReLU(cap="inf"), "cap"), (lambda: Constant(lam0=None), "lam0"),
+    (lambda: CustomIntensity(func=np.abs, bound=-1.0), "bound"),
+    (lambda: NeuronModel(Leaky(), Sigmoid(), reset="0"), "reset"),
+])
+def test_parameters_are_checked_by_the_validation_module(make, arg):
+    """The checks of :mod:`solvers.validation`: strings and booleans are not numbers (the former local
+    checks accepted any string ``float()`` could parse)."""
+    with pytest.raises(InvalidArgumentError) as exc:
+        make()
+    assert f"argument '{arg}'" in str(exc.value) and "Fix:" in str(exc.value)
+
+
+def test_relu_unbounded_spellings():
+    assert ReLU(cap=None).cap == math.inf and ReLU(cap=np.inf).cap == math.inf and not ReLU(cap=None).bounded
+    assert ReLU(cap=2).cap == 2.0 and isinstance(ReLU(cap=2).cap, float)
+
+
+def test_derivative_contract():
+    """Named families: exact closed-form derivatives.  User callables: exact with ``derivative_func``,
+    else the stated central difference (relative error ~1e-10 for a smooth function) with
+    ``exact_derivative = False``."""
+    x = np.linspace(-3.0, 3.0, 61)
+    for fam in (Leaky(), Sigmoid(), Exponential(), Constant(), ReLU()):
+        assert fam.exact_derivative and np.shape(fam.derivative(x)) == x.shape
+    exact = CustomIntensity(func=np.exp, derivative_func=np.exp)
+    approx = CustomIntensity(func=np.exp)
+    assert exact.exact_derivative and not approx.exact_derivative
+    np.testing.assert_array_equal(exact.derivative(x), np.exp(x))
+    np.testing.assert_allclose(approx.derivative(x), np.exp(x), rtol=1e-8)
+    drift = CustomDrift(func=np.sin)
+    assert not drift.exact_derivative and CustomDrift(func=np.sin, derivative_func=np.cos).exact_derivative
+    np.testing.assert_allclose(drift.derivative(x), np.cos(x), rtol=1e-7, atol=1e-9)
+    # a constant derivative_func broadcasts to the shape of x
+    assert CustomDrift(func=np.negative, derivative_func=lambda y: -1.0).derivative(x).shape == x.shape
+    with pytest.raises(InvalidArgumentError, match="derivative_func"):
+        CustomIntensity(func=np.exp, derivative_func=1.0)
+
+
+def test_sigmoid_derivative_keeps_relative_accuracy_in_the_right_tail():
+    """``lam beta s (1 - s)`` (the former form) rounds to 0 once ``s`` rounds to 1 (``z > 37``); the
+    stable ``lam beta e / (1 + e)^2`` keeps full relative accuracy (reference: mpmath)."""
+    f = Sigmoid(lam=10.0, beta=5.0, theta=1.0)
+    for x in (1.0 + 40.0 / 5.0, 1.0 + 100.0 / 5.0):
+        with mpmath.workdps(40):
+            E = mpmath.exp(-5 * (mpmath.mpf(x) - 1))
+            want = float(50 * E / (1 + E) ** 2)
+        assert want > 0 and float(f.derivative(x)) == pytest.approx(want, rel=1e-13)
+
+
 # --------------------------------------------------------------------------- model and configs
 def test_standard_model_is_the_spec_standard_neuron():
     m = NeuronModel.standard()

@@ -44,11 +44,11 @@ def replay(W, x0, I0, xr, spike_times, spike_neurons, t):
 @pytest.mark.parametrize("intensity", [Sigmoid(10.0, 5.0, 1.0), Sigmoid(3.0, 40.0, -0.5), Exponential(2.0, 1.5, 1.0),
                                        Constant(2.5), ReLU(2.0, 0.5, 3.0), ReLU(1.5, -1.0, math.inf)])
 def test_compiled_intensity_matches_model(intensity):
-    from solvers.particles._families import f_vec, intensity_args
+    from solvers._compiled import intensity_values
 
     x = np.concatenate([np.linspace(-20, 20, 4001), [-700.0, 0.0, 1.0, 30.0]])
-    tag, p0, p1, p2 = intensity_args(intensity)
-    got = f_vec(tag, p0, p1, p2, x)
+    tag, p0, p1, p2 = intensity.compiled_args()
+    got = intensity_values(tag, p0, p1, p2, x)
     want = intensity(x)
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)  # subnormals may differ
 
