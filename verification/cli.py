@@ -10,10 +10,13 @@ command line spells it: the Python names of the library (``t_end``, ``x_range``)
 the flags (``--t-end``, ``--x-range``) of the sub-command, from its parser and its ``ALIASES``.
 An operating-system error (``OSError``) and ``MemoryError`` are reported the same way (exit 2);
 Ctrl-C exits with code 130 and one line.  ``-v`` / ``--verbose`` works before or after the command.
+A command module that runs compiled loops sets ``COMPILES = True``: when numba compiles an ifmf
+function during it (a cold cache, see :mod:`solvers._compiled`), one line on stderr says so.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import re
@@ -57,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=getattr(mod, "EPILOG", None), parents=[parent],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run, _flags=_flag_names(p, getattr(mod, "ALIASES", {})))
+        p.set_defaults(_run=mod.run, _flags=_flag_names(p, getattr(mod, "ALIASES", {})),
+                       _compiles=bool(getattr(mod, "COMPILES", False)))
     return parser
 
 
@@ -101,6 +105,23 @@ def translate(message: str, flags: Mapping[str, str]) -> str:
     return pattern.sub(repl, message)
 
 
+def _compile_notice(command: str, compiles: bool):
+    """For a command that runs compiled loops: say once, on stderr, when numba starts compiling an
+    ifmf function (a cold cache: the first run after installing or changing ifmf)."""
+    if not compiles:
+        return contextlib.nullcontext()
+    from solvers import _compiled
+
+    def notice() -> None:
+        where = _compiled.cache_directory()
+        tail = (f"once per install; later runs load the cache in {where}" if where is not None else
+                "the on-disk cache is disabled, so every run compiles (see the log)")
+        print(f"ifmf {command}: compiling numba code for this command, a few seconds ({tail})", file=sys.stderr,
+              flush=True)
+
+    return _compiled.on_first_compile(notice)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -111,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     prefix = f"ifmf {args.command}: error:"
     try:
-        return int(args._run(args) or 0)
+        with _compile_notice(args.command, args._compiles):
+            return int(args._run(args) or 0)
     except IfmfError as exc:
         print(f"{prefix} {translate(str(exc), args._flags)}", file=sys.stderr)
         return 2

@@ -290,3 +290,32 @@ def test_check_weights_json_matches_the_report(run, tmp_path):
     assert code == 1 and d["violated"] and d["result"].startswith("violated: O(1/N) weights")
     assert [r["kappa_N"] for r in d["table"]] == [10.0, 20.0, 40.0]
     assert math.isclose(d["growth"]["exponent"], 1.0, rel_tol=1e-12)
+
+
+# ------------------------------------------------------------------------------ compile notice
+def test_compile_notice_is_said_once_on_stderr(run, monkeypatch):
+    """Commands with compiled loops say once when numba compiles (a cold cache); the wiring is tested
+    here with a stand-in for solvers._compiled.on_first_compile that fires twice, and for real in
+    a fresh process with an empty cache folder in test_cli_installed.py (slow)."""
+    import contextlib
+
+    from solvers import _compiled
+
+    @contextlib.contextmanager
+    def fake(callback):
+        fired = []
+
+        def once():
+            if not fired:
+                fired.append(1)
+                callback()
+
+        once()
+        yield
+        once()
+
+    monkeypatch.setattr(_compiled, "on_first_compile", fake)
+    code, out, err = run("solve", "--t-end", "0.1", "--n-xi", "2", "--json")
+    assert code == 0 and err.count("compiling numba code for this command") == 1 and json.loads(out)
+    code, out, err = run("stationary", "--J", "0.5", "--dps", "15", "--json")
+    assert code == 0 and "compiling" not in err  # no compiled loops in this command: no listener, no notice

@@ -2,7 +2,8 @@
 
 Rules (``docs/writing-docs.md`` states them for authors):
 
-* ```` ```python ```` blocks run in order, one namespace per page, in a fresh working folder per page;
+* ```` ```python ```` blocks run in order, one namespace per page, in a fresh working folder per page
+  (a page that declares ``<!-- docs-test: slow -->`` runs in the slow tier);
 * ```` ```bash ```` blocks: each line starting with ``ifmf`` runs through :func:`verification.cli.main`
   in that folder (``*`` patterns are expanded as a shell would); it must exit with 0, or with the code
   a trailing ``# exit N`` comment announces.  Any other command line (installing, running the whole
@@ -101,7 +102,13 @@ def _run_page(path: Path, workdir: Path) -> None:
         os.chdir(old)
 
 
-@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(ROOT)) for p in FILES])
+def _param(path: Path):
+    """A page that declares ``<!-- docs-test: slow ... -->`` (seconds of work) runs in the slow tier."""
+    slow = "<!-- docs-test: slow" in path.read_text(encoding="utf-8")
+    return pytest.param(path, id=str(path.relative_to(ROOT)), marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in FILES])
 def test_code_blocks_run(path, tmp_path):
     assert blocks(path) or path.name in ("writing-docs.md",), f"{path} has no example"
     _run_page(path, tmp_path)

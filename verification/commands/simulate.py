@@ -31,6 +31,7 @@ from verification.commands._model_options import MODEL_ALIASES, add_model_argume
 from verification.commands._output import check_output, report_fallback, save_with_fallback
 
 NAME = "simulate"
+COMPILES = True  # numba loops: the CLI says once when they are being compiled
 HELP = ("simulate a network exactly (event-driven thinning) or with a clock scheme; print rates and "
         "counters, optionally write spikes and recorded states to an .npz file")
 DESCRIPTION = f"""\

@@ -32,6 +32,7 @@ from verification.commands._output import check_output, report_fallback, save_wi
 from verification.config import Integer, Real, String, Table, describe_schema, load_config, validate
 
 NAME = "solve"
+COMPILES = True  # numba loops: the CLI says once when they are being compiled
 KERNEL_PARAMETERS = ("J0", "J1", "a", "b", "J")
 
 SCHEMA = Table({
