@@ -88,7 +88,7 @@ def test_help_texts_are_plain_and_list_the_registry(capsys):
     for needle in ("membrane time constant", "spike_times", "states (R, N)", "meta_json", "--x0-file",
                    "per neuron"):
         assert needle in text, needle
-    for cmd in ("solve", "stationary", "weights", "cut-norm", "check-weights"):
+    for cmd in ("simulate", "solve", "stationary", "weights", "cut-norm", "check-weights", "report"):
         with pytest.raises(SystemExit) as exc:
             main([cmd, "--help"])
         text = capsys.readouterr().out
