@@ -136,6 +136,12 @@ def test_simulate_json_and_per_neuron_initial_state(run, tmp_path):
     np.save(tmp_path / "short.npy", x0[:5])
     code, _, err = run("simulate", "--kernel", "ring", "--N", "25", "--x0-file", tmp_path / "short.npy")
     assert code == 2 and "argument '--x0-file'" in err and "(25,)" in err
+    (tmp_path / "text.npy").write_text("0.1\n0.2\n")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    for name, match in (("text.npy", "is not a NumPy .npy file"), ("obj.npy", "never unpickled"),
+                        ("missing.npy", "does not exist")):
+        code, _, err = run("solve", "--x0-file", tmp_path / name, "--n-xi", "2", "--t-end", "0.1")
+        assert code == 2 and "argument '--x0-file'" in err and match in err and "pickled data" not in err, err
 
 
 # ----------------------------------------------------------------------------------------- weights

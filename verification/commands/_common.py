@@ -204,18 +204,25 @@ def read_values_file(flag: str, path: str, n: int | None = None) -> np.ndarray:
     shape = f"{n} numbers" if n is not None else "numbers"
     fix = f"pass a file with {shape} (.npy 1-D array, or .csv/.txt with one value per line)"
     if not os.path.isfile(path):
-        from solvers.errors import bad_argument
-
         raise bad_argument(flag, path, "is a folder, not a file" if os.path.isdir(path) else "file does not exist",
                            fix)
+    if path.lower().endswith(".npy"):
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(6)
+        except OSError as exc:
+            raise bad_argument(flag, path, f"cannot be opened ({exc.strerror or exc})", fix) from None
+        if head != b"\x93NUMPY":
+            kind = "it is empty" if not head else "it does not start like one; if it is text, name it .csv or .txt"
+            raise bad_argument(flag, path, f"is not a NumPy .npy file ({kind})", fix)
     try:
         if path.lower().endswith(".npy"):
             values = np.load(path, allow_pickle=False)
         else:
             values = np.loadtxt(path, delimiter="," if path.lower().endswith(".csv") else None, ndmin=1)
     except (ValueError, OSError, EOFError) as exc:
-        from solvers.errors import bad_argument
-
+        if "pickle" in str(exc).lower():
+            raise bad_argument(flag, path, "holds Python objects, and files are never unpickled", fix) from None
         raise bad_argument(flag, path, f"could not be read as numbers ({type(exc).__name__}: {exc})", fix) from None
     values = np.asarray(values)
     if values.ndim == 2 and 1 in values.shape:
