@@ -213,14 +213,14 @@ def test_solve(model, kernel, t_end, initial, method, dt, n_xi, save_times, opti
 
 # ------------------------------------------------------------------------------------ references
 @settings(max_examples=15 * SCALE, deadline=None)
-@given(model=either([STANDARD]), J=either([1.0]), dps=either([15, 16]), which=either(["unique", "lowest", 0]))
+@given(model=either([STANDARD]), J=either([0.85]), dps=either([16]), which=either(["unique", "lowest", 0]))
 def test_stationary_rate(model, J, dps, which):
     st_ = outcome(stationary_rate, model, J, dps=dps, which=which)
     if st_ is not None:
         assert mpmath.isfinite(st_.rate) and st_.rate > 0
 
 
-@settings(max_examples=20 * SCALE, deadline=None)
+@settings(max_examples=10 * SCALE, deadline=None)
 @given(model=models, kernel=kernels, n_xi=sizes(st.sampled_from([1, 2, 4])), tol=either([1e-12, 1e-6]),
        max_iter=either([50, 1]), initial=either([None, np.ones(2)]), stability=either([False]))
 def test_spatial_stationary(model, kernel, n_xi, tol, max_iter, initial, stability):

@@ -227,17 +227,17 @@ def test_solve_config_and_flag_overrides(run, tmp_path, monkeypatch):
 def test_stationary_homogeneous_and_spatial_agree(run):
     """The homogeneous mpmath rate (two quadratures) and the spatial Newton state of two-block, whose
     state is homogeneous with J = (1.5 + 0.2)/2 = 0.85, are independent computations of one number."""
-    code, out, err = run("stationary", "--J", "0.85", "--dps", "20", "--json")
+    code, out, err = run("stationary", "--J", "0.85", "--dps", "16", "--json")
     assert code == 0, err
     (state,) = _json(out)["states"]
     r_mp = mpmath.mpf(state["rate"])
-    assert state["digits_agreed"] >= 15
-    assert abs(r_mp - stationary_rate(NeuronModel.standard(), 0.85, dps=20).rate) < mpmath.mpf(10) ** -15
+    assert state["digits_agreed"] >= 11
+    assert abs(r_mp - stationary_rate(NeuronModel.standard(), 0.85, dps=16).rate) < mpmath.mpf(10) ** -14
     code, out, err = run("stationary", "--kernel", "two-block", "--n-xi", "8", "--no-stability", "--json")
     d = _json(out)
     assert code == 0 and d["unique"] is True
     np.testing.assert_allclose(d["rate"], float(r_mp), rtol=1e-10)
-    code, out, _ = run("stationary", "--J", "0.85", "--dps", "20")
+    code, out, _ = run("stationary", "--J", "0.85", "--dps", "16")
     assert code == 0 and mpmath.nstr(r_mp, 12) in out
 
 
