@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from solvers.errors import bad_argument
+from verification._files import write_atomic
 
 __all__ = ["check_output", "write_atomic", "save_with_fallback", "report_fallback", "fallback_folders"]
 
@@ -80,40 +81,6 @@ def check_output(flag: str, path: str | None, *, force: bool, suffixes: tuple[st
         raise bad_argument(flag, path, f"cannot be written: creating a file in {folder} fails ({_reason(err)})",
                            "choose a writable folder (check its permissions, a read-only file system, free space)")
     return full
-
-
-def write_atomic(path: str, write: Writer) -> None:
-    """Write a file atomically: ``write(fh)`` on a temporary file of the same folder, fsync, rename.
-
-    The temporary file is created with mode ``0o666`` (the kernel applies the umask, as for
-    ``open()``); when ``path`` exists its mode is kept.  On any failure the temporary file is removed
-    and the error propagates.
-    """
-    full = os.path.abspath(path)
-    folder, base = os.path.split(full)
-    tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        try:
-            mode = os.stat(full).st_mode & 0o7777
-        except OSError:
-            mode = None
-        if mode is not None:
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fd = -1
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, full)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def fallback_folders() -> list[str]:
