@@ -818,11 +818,14 @@ def cell_average_l1_bound(kernel: Kernel, n: int, *, l1_safety: float = 1.25) ->
     (``h (a/4 + b^2 / (12 a))`` with ``a = max``, ``b = min``), so (i) is within a factor 1.5 of the
     best such bound (the worst case ``L_xi = L_zeta``: ``L / (2n)`` against ``L / (3n)``).
 
-    Rounding.  The computed ``w_n`` differs from the exact cell means (closed forms: a few
-    operations) or from the exact Gauss-Legendre sums (16 positive weights: at most
+    Rounding.  The computed ``w_n`` differs from the exact cell means (the kernel's separable form,
+    :meth:`~solvers.graphons.Kernel.separable_terms`: ``R <= 5`` terms, each a product of closed-form
+    cell means, a few ulps each, at most ``(12 + R) u sum_r |c_r| sup|f_r| sup|g_r|``) or from the
+    exact Gauss-Legendre sums (16 positive weights: at most
     ``gamma_16 sum o |w| <= gamma_16 (|m_h| + (L_xi + L_zeta) h)``) by at most ``cell_error =
-    64 u (max |w_n| + (L_xi + L_zeta) / n)``, ``u = 2^-53``; it is added, and the total is rounded
-    up by ``(1 + 8 u)``.  Errors in the evaluation of a user's ``func`` are not covered.
+    64 u (max(max |w_n|, S) + (L_xi + L_zeta) / n)``, ``u = 2^-53``, ``S = sum_r |c_r| sup|f_r| sup|g_r|``
+    (0 without a form); it is added, and the total is rounded up by ``(1 + 8 u)``.  Errors in the
+    evaluation of a user's ``func`` are not covered.
 
     Parameters
     ----------
@@ -855,7 +858,9 @@ def _cell_average_l1(kernel: Kernel, n: int, wbar: np.ndarray, l1_safety: float)
                        "partition and the grid", cell_error)
     lip = kernel.lipschitz
     osc = 0.0 if lip is None else (lip[0] + lip[1]) / n
-    cell_error = 64 * _U * (float(np.max(np.abs(wbar))) + osc)
+    terms = kernel.separable_terms() if kernel.cell_average_exact else None
+    size = max(float(np.max(np.abs(wbar))), 0.0 if terms is None else terms.sup_bound)
+    cell_error = 64 * _U * (size + osc)
     if lip is None:
         est = float(cell_average_l1_error(kernel, n))
         return L1Bound(l1_safety * est, False, f"not certified: {l1_safety} x quadrature estimate (the kernel "
