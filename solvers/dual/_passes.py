@@ -110,55 +110,60 @@ def _exponent_dxdc(code, p0, p1, p2, x0, f0, x1, f1, c, dt, ef, eh, hermite):
 
 
 # ============================================================================ pass 1 (forward)
+# ``rng = (lo1, hi1, lo2, hi2)``: the live initial slots ``[lo1, hi1]`` and the live born slots
+# ``[lo2, hi2]`` (either may be empty, ``lo > hi``); ``nb`` the newborn's slot, or -1 for none.
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def fwd_carry(pos, lo, hi, c, ef, eh, x_r, code, p1, p2, arg):
-    """Carry slots ``[lo, hi]`` of every row over one step (``pos`` <- flow) and create the newborn in
-    slot ``hi + 1`` at ``x_r`` carried ``dt/2``; ``arg`` <- exponent of ``f`` at the new positions."""
+def fwd_carry(pos, rng, nb, c, ef, eh, x_r, code, p1, p2, arg):
+    """Carry the live slots of every row over one step (``pos`` <- flow) and create the newborn in slot
+    ``nb`` at ``x_r`` carried ``dt/2``; ``arg`` <- exponent of ``f`` at the new positions."""
     for r in range(pos.shape[0]):
         cr = c[r]
-        for s in range(lo, hi + 1):
-            x1 = leaky_flow_decayed(cr, pos[r, s], ef)
-            pos[r, s] = x1
-            arg[r, s] = intensity_exponent(code, p1, p2, x1)
-        xn = leaky_flow_decayed(cr, x_r, eh)
-        pos[r, hi + 1] = xn
-        arg[r, hi + 1] = intensity_exponent(code, p1, p2, xn)
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                x1 = leaky_flow_decayed(cr, pos[r, s], ef)
+                pos[r, s] = x1
+                arg[r, s] = intensity_exponent(code, p1, p2, x1)
+        if nb >= 0:
+            xn = leaky_flow_decayed(cr, x_r, eh)
+            pos[r, nb] = xn
+            arg[r, nb] = intensity_exponent(code, p1, p2, xn)
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def fwd_exponent(pos, fval, lam, lo, hi, c, dt, ef, eh, code, p0, p1, p2, hermite, arg):
-    """After ``np.exp(arg)``: ``f`` at the new positions, survival exponents ``I`` of slots ``[lo, hi]``
-    added to ``lam`` (``-I`` written to ``arg``); the newborn (slot ``hi + 1``) gets its ``f`` and
-    ``lam = 0``.  The start positions are recovered by the exact inverse flow (as the forward does)."""
+def fwd_exponent(pos, fval, lam, rng, nb, c, dt, ef, eh, code, p0, p1, p2, hermite, arg):
+    """After ``np.exp(arg)``: ``f`` at the new positions, survival exponents ``I`` of the live slots
+    added to ``lam`` (``-I`` written to ``arg``); the newborn gets its ``f`` and ``lam = 0``.  The start
+    positions are recovered by the exact inverse flow (as the forward does)."""
     inv_ef = 1.0 / ef
     for r in range(pos.shape[0]):
         cr = c[r]
-        for s in range(lo, hi + 1):
-            x1 = pos[r, s]
-            f1 = intensity_from_exponential(code, p0, p1, p2, x1, arg[r, s])
-            x0 = leaky_flow_decayed(cr, x1, inv_ef)
-            I = _exponent(code, p0, p1, p2, x0, fval[r, s], x1, f1, cr, dt, eh, hermite)
-            lam[r, s] += I
-            arg[r, s] = -I
-            fval[r, s] = f1
-        n = hi + 1
-        fval[r, n] = intensity_from_exponential(code, p0, p1, p2, pos[r, n], arg[r, n])
-        lam[r, n] = 0.0
-        arg[r, n] = 0.0
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                x1 = pos[r, s]
+                f1 = intensity_from_exponential(code, p0, p1, p2, x1, arg[r, s])
+                x0 = leaky_flow_decayed(cr, x1, inv_ef)
+                I = _exponent(code, p0, p1, p2, x0, fval[r, s], x1, f1, cr, dt, eh, hermite)
+                lam[r, s] += I
+                arg[r, s] = -I
+                fval[r, s] = f1
+        if nb >= 0:
+            fval[r, nb] = intensity_from_exponential(code, p0, p1, p2, pos[r, nb], arg[r, nb])
+            lam[r, nb] = 0.0
+            arg[r, nb] = 0.0
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def fwd_mass(mass, lo, hi, arg, out):
-    """After ``np.exp(arg)`` (survival factors): masses of slots ``[lo, hi]``, newborn mass
-    ``1 - sum(survivors)`` in slot ``hi + 1`` (the forward's rule); ``out[r]`` <- the newborn mass."""
+def fwd_mass(mass, rng, nb, arg):
+    """After ``np.exp(arg)`` (survival factors): masses of the live slots, newborn mass
+    ``1 - sum(survivors)`` in slot ``nb`` (the forward's rule; the mass of dropped slots is re-born)."""
     for r in range(mass.shape[0]):
         s_sum = 0.0
-        for s in range(lo, hi + 1):
-            m = mass[r, s] * arg[r, s]
-            mass[r, s] = m
-            s_sum += m
-        mass[r, hi + 1] = 1.0 - s_sum
-        out[r] = 1.0 - s_sum
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                m = mass[r, s] * arg[r, s]
+                mass[r, s] = m
+                s_sum += m
+        mass[r, nb] = 1.0 - s_sum
 
 
 @njit
@@ -176,96 +181,167 @@ def first_alive(lam, lo, hi, lam_max):
 
 # ============================================================================ pass 2 (backward)
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def bwd_carry(pos, lo, hi, c, inv_ef, code, p1, p2, arg):
-    """Slots ``[lo, hi]`` one step back (``pos`` <- exact inverse flow); ``arg`` <- exponent of ``f``."""
+def bwd_carry(pos, rng, c, inv_ef, code, p1, p2, arg):
+    """Live slots one step back (``pos`` <- exact inverse flow); ``arg`` <- exponent of ``f``."""
     for r in range(pos.shape[0]):
         cr = c[r]
-        for s in range(lo, hi + 1):
-            x0 = leaky_flow_decayed(cr, pos[r, s], inv_ef)
-            pos[r, s] = x0
-            arg[r, s] = intensity_exponent(code, p1, p2, x0)
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                x0 = leaky_flow_decayed(cr, pos[r, s], inv_ef)
+                pos[r, s] = x0
+                arg[r, s] = intensity_exponent(code, p1, p2, x0)
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def bwd_exponent(pos, fval, lo, hi, c, dt, ef, eh, code, p0, p1, p2, hermite, arg):
+def bwd_exponent(pos, fval, lam, rng, c, dt, ef, eh, code, p0, p1, p2, hermite, arg):
     """After ``np.exp(arg)``: ``f`` at the (start) positions; ``arg`` <- ``-I`` of the step that
-    starts there; ``fval`` <- ``f`` at the start (it held ``f`` at the end)."""
+    starts there, ``I`` added to ``lam``; ``fval`` <- ``f`` at the start (it held ``f`` at the end)."""
     for r in range(pos.shape[0]):
         cr = c[r]
-        for s in range(lo, hi + 1):
-            x0 = pos[r, s]
-            f0 = intensity_from_exponential(code, p0, p1, p2, x0, arg[r, s])
-            x1 = leaky_flow_decayed(cr, x0, ef)
-            arg[r, s] = -_exponent(code, p0, p1, p2, x0, f0, x1, fval[r, s], cr, dt, eh, hermite)
-            fval[r, s] = f0
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                x0 = pos[r, s]
+                f0 = intensity_from_exponential(code, p0, p1, p2, x0, arg[r, s])
+                x1 = leaky_flow_decayed(cr, x0, ef)
+                I = _exponent(code, p0, p1, p2, x0, f0, x1, fval[r, s], cr, dt, eh, hermite)
+                lam[r, s] += I
+                arg[r, s] = -I
+                fval[r, s] = f0
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def bwd_exponent_dx(pos, fval, lo, hi, c, dt, ef, eh, code, p0, p1, p2, hermite, arg, dI):
-    """:func:`bwd_exponent` plus ``dI/dx0`` in ``dI``."""
+def bwd_exponent_dx(pos, fval, rng, c, dt, ef, eh, code, p0, p1, p2, hermite, arg, dI):
+    """:func:`bwd_exponent` (without ``lam``) plus ``dI/dx0`` in ``dI``."""
     for r in range(pos.shape[0]):
         cr = c[r]
-        for s in range(lo, hi + 1):
-            x0 = pos[r, s]
-            f0 = intensity_from_exponential(code, p0, p1, p2, x0, arg[r, s])
-            x1 = leaky_flow_decayed(cr, x0, ef)
-            I, d = _exponent_dx(code, p0, p1, p2, x0, f0, x1, fval[r, s], cr, dt, ef, eh, hermite)
-            arg[r, s] = -I
-            dI[r, s] = d
-            fval[r, s] = f0
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                x0 = pos[r, s]
+                f0 = intensity_from_exponential(code, p0, p1, p2, x0, arg[r, s])
+                x1 = leaky_flow_decayed(cr, x0, ef)
+                I, d = _exponent_dx(code, p0, p1, p2, x0, f0, x1, fval[r, s], cr, dt, ef, eh, hermite)
+                arg[r, s] = -I
+                dI[r, s] = d
+                fval[r, s] = f0
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def bwd_values(V, lo, hi, Q, arg):
-    """``V <- S V + (1 - S) Q`` on slots ``[lo, hi]`` (``arg`` holds ``S``; ``Q`` one value per row)."""
+def bwd_values(V, rng, Q, arg):
+    """``V <- S V + (1 - S) Q`` on the live slots (``arg`` holds ``S``; ``Q`` one value per row)."""
     for r in range(V.shape[0]):
         q = Q[r]
-        for s in range(lo, hi + 1):
-            S = arg[r, s]
-            V[r, s] = S * V[r, s] + (1.0 - S) * q
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                S = arg[r, s]
+                V[r, s] = S * V[r, s] + (1.0 - S) * q
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def bwd_values_dx(V, Dv, mass, lo, hi, Q, ef, arg, dI, psi):
-    """Values, tangents and masses one step back on slots ``[lo, hi]`` (``arg`` holds ``S``):
+def bwd_values_dx(V, Dv, mass, rng, Q, ef, arg, dI, psi):
+    """Values, tangents and masses one step back on the live slots (``arg`` holds ``S``):
     ``V <- S V + (1 - S) Q``, ``D <- S' (V - Q) + S e^{-dt} D`` with ``S' = -S dI/dx0``,
     ``m <- m / S`` (the forward multiplied by ``S``); ``psi[r]`` <- ``sum m D`` (``Psi`` at the start)."""
     for r in range(V.shape[0]):
         q = Q[r]
         acc = 0.0
-        for s in range(lo, hi + 1):
-            S = arg[r, s]
-            v = V[r, s]
-            d = -S * dI[r, s] * (v - q) + S * ef * Dv[r, s]
-            V[r, s] = S * v + (1.0 - S) * q
-            Dv[r, s] = d
-            m = mass[r, s] / S if S > 0.0 else 0.0
-            mass[r, s] = m
-            acc += m * d
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                S = arg[r, s]
+                v = V[r, s]
+                d = -S * dI[r, s] * (v - q) + S * ef * Dv[r, s]
+                V[r, s] = S * v + (1.0 - S) * q
+                Dv[r, s] = d
+                m = mass[r, s] / S if S > 0.0 else 0.0
+                mass[r, s] = m
+                acc += m * d
         psi[r] = acc
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def psi_sum(mass, Dv, lo, hi, psi):
-    """``psi[r] = sum_{s in [lo, hi]} mass[r, s] Dv[r, s]``."""
+def psi_sum(mass, Dv, rng, psi):
+    """``psi[r] = sum mass[r, s] Dv[r, s]`` over the live slots."""
     for r in range(mass.shape[0]):
         acc = 0.0
-        for s in range(lo, hi + 1):
-            acc += mass[r, s] * Dv[r, s]
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                acc += mass[r, s] * Dv[r, s]
         psi[r] = acc
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
-def jump_variance(mass, fval, V, lo, hi, phi_r, G, out):
-    """``out[r] = sum_s m f (phi(x_r) - V + G)^2`` on slots ``[lo, hi]``: the martingale integrand of
+def jump_variance(mass, fval, V, rng, phi_r, G, out):
+    """``out[r] = sum_s m f (phi(x_r) - V + G)^2`` over the live slots: the martingale integrand of
     the fluctuation formula at one time (SPEC section 4)."""
     for r in range(V.shape[0]):
         acc = 0.0
         a = phi_r[r] + G[r]
-        for s in range(lo, hi + 1):
-            d = a - V[r, s]
-            acc += mass[r, s] * fval[r, s] * d * d
+        for part in range(2):
+            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
+                d = a - V[r, s]
+                acc += mass[r, s] * fval[r, s] * d * d
         out[r] = acc
+
+
+@njit
+def enter_positions(pos, fval, slots, M0, n, xnew, beta, ef_pow, code, p0, p1, p2):
+    """Positions at ``t_n`` of born slots (cohort ``b = s - M0 + 1``, born at ``xnew[b, r]``) by the
+    affine map of the frozen leaky flow, ``Phi_{b->n}(x) = e^{-(n-b) dt} x + beta_n - e^{-(n-b) dt} beta_b``
+    (``beta_{m+1} = e^{-dt} beta_m + c_m (1 - e^{-dt})``: rounding-level equal to the sequential flow),
+    and ``f`` there."""
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        b = s - M0 + 1
+        e = ef_pow[n - b]
+        for r in range(pos.shape[0]):
+            x = e * xnew[b, r] + beta[n, r] - e * beta[b, r]
+            pos[r, s] = x
+            fval[r, s] = intensity_value(code, p0, p1, p2, x)
+
+
+@njit
+def enter_tails(V, Dv, pos, slots, last, tangent, err):
+    """Start values of born slots whose future is truncated: the quadratic extrapolation in ``x`` of
+    the values (and, when ``tangent``, the slopes) of the next three younger slots at the same time,
+    processed youngest first (``slots`` decreasing), so each uses slots already set.  Error
+    ``O(|d_x^3 phi| dx^3)`` (``dx`` the spacing of neighbouring cohorts, ``O(dt)``); ``err[r, s]`` <- the
+    difference between the quadratic and the linear extrapolation (an estimate of the linear one's
+    error, which bounds the quadratic one's).  Slots without three younger neighbours (``> last``)
+    start at 0 (``err = inf``)."""
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        for r in range(V.shape[0]):
+            if s + 3 > last:
+                V[r, s] = 0.0
+                if tangent:
+                    Dv[r, s] = 0.0
+                err[r, s] = np.inf
+                continue
+            x = pos[r, s]
+            x1 = pos[r, s + 1]
+            x2 = pos[r, s + 2]
+            x3 = pos[r, s + 3]
+            d12 = x1 - x2
+            d13 = x1 - x3
+            d23 = x2 - x3
+            scale = abs(x1) + abs(x3) + 1e-300
+            if abs(d12) <= 1e-13 * scale or abs(d13) <= 1e-13 * scale or abs(d23) <= 1e-13 * scale:
+                V[r, s] = V[r, s + 1]
+                if tangent:
+                    Dv[r, s] = Dv[r, s + 1]
+                err[r, s] = abs(V[r, s + 1] - V[r, s + 2])
+                continue
+            l1 = (x - x2) * (x - x3) / (d12 * d13)
+            l2 = (x - x1) * (x - x3) / (-d12 * d23)
+            l3 = (x - x1) * (x - x2) / (d13 * d23)
+            v1 = V[r, s + 1]
+            v2 = V[r, s + 2]
+            v3 = V[r, s + 3]
+            vq = l1 * v1 + l2 * v2 + l3 * v3
+            vl = v1 + (v1 - v2) * (x - x1) / d12
+            V[r, s] = vq
+            err[r, s] = abs(vq - vl)
+            if tangent:
+                Dv[r, s] = l1 * Dv[r, s + 1] + l2 * Dv[r, s + 2] + l3 * Dv[r, s + 3]
 
 
 # ============================================================================ chains (points)

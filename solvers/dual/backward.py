@@ -71,13 +71,13 @@ import numpy as np
 
 from solvers._compiled import EXPONENTIAL, SIGMOID, intensity_values
 from solvers.errors import SimulationError, bad_argument
-from solvers.validation import check_bool, check_positive
+from solvers.validation import check_bool, check_int, check_positive
 
 from . import _passes
 from .base import DUAL_SCHEMES, DualCounters, DualProblem, DualScheme, DualSolution, checked_terminal, dual_problem
 
-__all__ = ["solve_backward", "FrozenScheme", "LinearisedScheme", "ForwardPass", "forward_pass", "DualGroups",
-           "dual_groups", "backward_linearised", "adjoint_coupling", "ORDER"]
+__all__ = ["solve_backward", "FrozenScheme", "LinearisedScheme", "Lifetimes", "ForwardPass", "forward_pass",
+           "DualGroups", "dual_groups", "backward_frozen", "backward_linearised", "adjoint_coupling", "ORDER"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,31 +86,82 @@ ORDER = 2
 
 # ================================================================================ pass 1
 @dataclass
-class ForwardPass:
-    """Pass 1: the columns of the forward groups (rows) over their lifetimes.
-
-    ``death[s]`` is the step at which slot ``s`` stops being tracked (``n_steps`` for the columns
-    alive at ``T``); ``pos``, ``fval``, ``mass`` ``(G, S)`` hold every slot's state at its death
-    (``mass`` only when requested); ``lo_of[n]`` is the first slot alive at ``t_n`` (``death > n``).
-    """
+class Lifetimes:
+    """When each column is tracked.  Slots ``0 .. M0 - 1`` are the initial atoms, slot ``M0 + b - 1``
+    the cohort born in step ``b - 1``; ``death[s]`` is the step from which its future is dropped
+    (``n_steps``: alive at ``T``).  Deaths are first in, first out within each kind, so the live
+    columns at ``t_n`` are two contiguous ranges (:meth:`rng`)."""
 
     death: np.ndarray
+    M0: int
+    N: int
+    lo_init: np.ndarray
+    lo_born: np.ndarray
+
+    @classmethod
+    def from_death(cls, death: np.ndarray, M0: int, N: int) -> Lifetimes:
+        # live at t_n: death > n for n < N (what a backward step from t_{n+1} to t_n carries); death == N at t_N
+        steps = np.arange(N + 1)
+        lo_i = np.searchsorted(death[:M0], steps, side="right")
+        lo_b = M0 + np.searchsorted(death[M0:], steps, side="right")
+        lo_i[N] = np.searchsorted(death[:M0], N, side="left")
+        lo_b[N] = M0 + np.searchsorted(death[M0:], N, side="left")
+        return cls(death=death, M0=M0, N=N, lo_init=lo_i, lo_born=lo_b)
+
+    def rng(self, n: int) -> np.ndarray:
+        """``(lo1, hi1, lo2, hi2)``: the live initial and born slots at ``t_n``."""
+        return np.array([self.lo_init[n], self.M0 - 1, self.lo_born[n], self.M0 - 1 + n], dtype=np.int64)
+
+    def entering_born(self, n: int) -> np.ndarray:
+        """Born slots whose tracking starts at ``t_{n+1}`` (``death == n + 1``), youngest first."""
+        return np.arange(self.lo_born[n + 1] - 1, self.lo_born[n] - 1, -1, dtype=np.int64) if n + 1 < self.N \
+            else np.zeros(0, dtype=np.int64)
+
+    @property
+    def alive_T(self) -> np.ndarray:
+        return np.flatnonzero(self.death == self.N)
+
+    @property
+    def max_alive(self) -> int:
+        return int(max((self.M0 - self.lo_init[n]) + (n - (self.lo_born[n] - self.M0)) for n in range(self.N + 1)))
+
+
+@dataclass
+class ForwardPass:
+    """Pass 1: the columns of the forward groups (rows) over their lifetimes (``stride`` 1), or a pilot
+    that tracks the initial atoms and every ``stride``-th newborn (``stride > 1``).  ``pos``, ``fval``,
+    ``mass`` ``(G, slots)`` hold each tracked slot's state at its death (``mass`` only when asked)."""
+
+    life: Lifetimes
     pos: np.ndarray
     fval: np.ndarray
     mass: np.ndarray | None
-    M0: int
-    lo_of: np.ndarray
-    max_alive: int
+    stride: int
     wall: float
 
 
-def forward_pass(pr: DualProblem, *, with_mass: bool, survival_tol: float) -> ForwardPass:
-    """Carry the initial atoms and the newborns of every step with the forward's flow and survival
-    exponents (see the module docstring); masses by the forward's rule when ``with_mass``."""
+def _lam(tol: float) -> float:
+    return -math.log(tol)
+
+
+def _exp_live(arg: np.ndarray, rng: np.ndarray, nb: int = -1) -> None:
+    """``arg <- exp(arg)`` on the live ranges ``rng`` (and the newborn's slot ``nb``) only."""
+    for lo, hi in ((rng[0], rng[1]), (rng[2], max(rng[3], nb))):
+        if hi >= lo:
+            sl = arg[:, lo:hi + 1]
+            np.exp(sl, out=sl)
+
+
+def forward_pass(pr: DualProblem, *, with_mass: bool, survival_tol: float, tail_tol: float,
+                 stride: int = 1) -> ForwardPass:
+    """Carry the initial atoms and the newborns (every ``stride``-th) with the forward's flow and
+    survival exponents; a column dies once its survival since birth is below ``survival_tol`` (initial
+    atoms) or ``tail_tol`` (born cohorts) on every row; masses by the forward's rule when ``with_mass``."""
     w0 = time.perf_counter()
     rep = pr.rep
     G, M0, N = rep.size, pr.pos0.shape[1], pr.n_steps
-    S = M0 + N
+    n_born = N if stride == 1 else N // stride
+    S = M0 + n_born
     code, p0, p1, p2 = pr.family
     dt = pr.dt
     ef, eh = math.exp(-dt), math.exp(-0.5 * dt)
@@ -121,57 +172,84 @@ def forward_pass(pr: DualProblem, *, with_mass: bool, survival_tol: float) -> Fo
     lam = np.zeros((G, S))
     mass = None
     if with_mass:
+        if stride != 1:
+            raise RuntimeError("masses need every newborn (stride 1)")
         mass = np.zeros((G, S))
         mass[:, :M0] = pr.mass0[rep]
     arg = np.zeros((G, S))
-    newborn = np.empty(G)
     hb = np.ascontiguousarray(pr.hbar[:, rep])
     death = np.full(S, N, dtype=np.int64)
-    lam_max = -math.log(survival_tol)
+    lam_i, lam_b = _lam(survival_tol), _lam(tail_tol)
     has_exp = code in (SIGMOID, EXPONENTIAL)
-    lo, hi = 0, M0 - 1
-    max_alive = M0
+    lo_i, lo_b, hi_b = 0, M0, M0 - 1
     x_r = pr.model.reset
+    rng = np.empty(4, dtype=np.int64)
     for m in range(N):
         c = pr.I0 + hb[m]
-        _passes.fwd_carry(pos, lo, hi, c, ef, eh, x_r, code, p1, p2, arg)
+        if stride == 1:
+            nb = M0 + m
+        else:
+            nb = M0 + (m + 1) // stride - 1 if (m + 1) % stride == 0 else -1
+        rng[:] = (lo_i, M0 - 1, lo_b, hi_b)
+        _passes.fwd_carry(pos, rng, nb, c, ef, eh, x_r, code, p1, p2, arg)
         if has_exp:
-            sl = arg[:, lo:hi + 2]
-            np.exp(sl, out=sl)
-        _passes.fwd_exponent(pos, fval, lam, lo, hi, c, dt, ef, eh, code, p0, p1, p2, pr.hermite, arg)
+            _exp_live(arg, rng, nb)
+        _passes.fwd_exponent(pos, fval, lam, rng, nb, c, dt, ef, eh, code, p0, p1, p2, pr.hermite, arg)
         if with_mass:
-            sl = arg[:, lo:hi + 1]
-            np.exp(sl, out=sl)
-            _passes.fwd_mass(mass, lo, hi, arg, newborn)
-        hi += 1
-        new_lo = _passes.first_alive(lam, lo, hi, lam_max)
-        death[lo:new_lo] = m + 1
-        lo = new_lo
-        max_alive = max(max_alive, hi - lo + 1)
+            _exp_live(arg, rng)
+            _passes.fwd_mass(mass, rng, nb, arg)
+        if nb >= 0:
+            hi_b = nb
+        new_i = _passes.first_alive(lam, lo_i, M0 - 1, lam_i)
+        death[lo_i:new_i] = m + 1
+        lo_i = new_i
+        new_b = _passes.first_alive(lam, lo_b, hi_b - 1, lam_b)  # the newest column is never dropped
+        death[lo_b:new_b] = m + 1
+        lo_b = new_b
     if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(fval))):
         bad = np.argwhere(~(np.isfinite(pos) & np.isfinite(fval)))[0]
         raise SimulationError(f"dual pass 1: non-finite cohort state in slot {int(bad[1])} at xi = "
                               f"{pr.xi[rep[bad[0]]]:.6g} (blow-up of the forward model: reduce dt or check the model)")
-    # alive at t_n: death > n for n < N (the columns a backward step from t_{n+1} to t_n carries),
-    # and death == N at t_N
-    lo_of = np.searchsorted(death, np.arange(N + 1), side="right")
-    lo_of[N] = np.searchsorted(death, N, side="left")
-    return ForwardPass(death=death, pos=pos, fval=fval, mass=mass, M0=M0, lo_of=lo_of, max_alive=max_alive,
-                       wall=time.perf_counter() - w0)
+    if stride == 1:
+        life = Lifetimes.from_death(death, M0, N)
+    else:
+        life = Lifetimes.from_death(_interpolate_deaths(death[:M0], death[M0:], stride, N), M0, N)
+    return ForwardPass(life=life, pos=pos, fval=fval, mass=mass, stride=stride, wall=time.perf_counter() - w0)
+
+
+def _interpolate_deaths(d_init: np.ndarray, d_pilot: np.ndarray, stride: int, N: int) -> np.ndarray:
+    """Deaths of every newborn from the pilot's (births ``stride (j + 1)``): lifetime = the larger of
+    the two neighbouring pilots' plus one step (``N`` if either reaches ``T``), made non-decreasing
+    (first in, first out).  Checked a posteriori by the backward pass (:func:`backward_frozen`)."""
+    b = np.arange(1, N + 1)
+    bp = stride * (np.arange(d_pilot.size) + 1)
+    life = d_pilot - bp
+    censored = d_pilot >= N
+    d = np.full(N, N, dtype=np.int64)
+    if d_pilot.size:
+        j1 = np.clip(b // stride - 1, 0, d_pilot.size - 1)
+        j2 = np.clip(j1 + 1, 0, d_pilot.size - 1)
+        L = np.maximum(life[j1], life[j2]) + 1
+        cens = censored[j1] | censored[j2]
+        d = np.where(cens, N, np.minimum(N, b + L))
+        d = np.maximum(d, b + 1)
+    d = np.minimum(np.maximum.accumulate(d), N)
+    return np.concatenate((d_init, d))
 
 
 # ================================================================================ node groups
 @dataclass
 class DualGroups:
     """Dual node groups: ``rep`` (representative node of each group), ``group_of`` ``(n_xi,)``, ``fwd``
-    (forward group of each dual group), ``tv``/``td`` ``(D, n_alive_T)`` terminal values/derivatives
-    on the columns alive at ``T`` (slots ``alive_T``), ``KT`` ``(D, D)`` the reduced transposed coupling
-    (``G_a = sum_b KT[a, b] Psi_b``), ``weight`` ``(D,)`` the nodes' share ``count / n_xi``."""
+    (forward group of each dual group), ``alive_T`` (slots alive at ``T``) with their positions
+    ``posT`` ``(D, n_alive_T)`` and terminal values/derivatives ``tv``/``td``, ``KT`` ``(D, D)`` the reduced
+    transposed coupling (``G_a = sum_b KT[a, b] Psi_b``), ``weight`` ``(D,)`` the nodes' share ``count / n_xi``."""
 
     rep: np.ndarray
     group_of: np.ndarray
     fwd: np.ndarray
     alive_T: np.ndarray
+    posT: np.ndarray
     tv: np.ndarray
     td: np.ndarray | None
     KT: np.ndarray
@@ -184,13 +262,56 @@ def adjoint_coupling(K: np.ndarray) -> np.ndarray:
     return K.T
 
 
+@dataclass
+class _Affine:
+    """Newborn positions ``xnew[b]`` (``b = 1 .. N``) and the prefix ``beta`` of the leaky flow's affine
+    map per row (see :func:`solvers.dual._passes.enter_positions`); ``ef_pow[k] = e^{-k dt}``."""
+
+    xnew: np.ndarray
+    beta: np.ndarray
+    ef_pow: np.ndarray
+
+
+def _affine(pr: DualProblem, hb: np.ndarray) -> _Affine:
+    N, dt = pr.n_steps, pr.dt
+    ef, eh = math.exp(-dt), math.exp(-0.5 * dt)
+    c = pr.I0 + hb
+    xnew = np.zeros((N + 1, hb.shape[1]))
+    xnew[1:] = c + (pr.model.reset - c) * eh
+    beta = np.zeros((N + 1, hb.shape[1]))
+    for m in range(N):
+        beta[m + 1] = ef * beta[m] + c[m] * (1.0 - ef)
+    return _Affine(xnew=np.ascontiguousarray(xnew), beta=beta, ef_pow=ef ** np.arange(N + 1))
+
+
+def _terminal_positions(pr: DualProblem, p1: ForwardPass, alive_T: np.ndarray) -> np.ndarray:
+    """Positions at ``T`` of the slots alive there, per forward group ``(G, n_alive_T)``."""
+    if p1.stride == 1:
+        return p1.pos[:, alive_T]
+    G = pr.rep.size
+    M0 = p1.life.M0
+    out = np.zeros((G, alive_T.size))
+    init = alive_T < M0
+    out[:, init] = p1.pos[:, alive_T[init]]
+    born = alive_T[~init]
+    if born.size:
+        aff = _affine(pr, np.ascontiguousarray(pr.hbar[:, pr.rep]))
+        tmp_pos = np.zeros((G, M0 + pr.n_steps))
+        tmp_f = np.zeros_like(tmp_pos)
+        code, p0, p1_, p2 = pr.family
+        _passes.enter_positions(tmp_pos, tmp_f, born, M0, pr.n_steps, aff.xnew, aff.beta, aff.ef_pow, code, p0, p1_, p2)
+        out[:, ~init] = tmp_pos[:, born]
+    return out
+
+
 def dual_groups(pr: DualProblem, p1: ForwardPass, *, tangent: bool, nonlocal_term: bool) -> DualGroups:
     """Group the nodes whose duals are identical (module docstring)."""
     n_xi = pr.n_xi
-    alive_T = np.flatnonzero(p1.death == pr.n_steps)
+    alive_T = p1.life.alive_T
     g = pr.node_of
+    posT_g = _terminal_positions(pr, p1, alive_T)
     nodes = np.repeat(np.arange(n_xi), alive_T.size)
-    pts = p1.pos[g][:, alive_T].ravel()
+    pts = posT_g[g].ravel()
     tv = checked_terminal(pr.terminal, nodes, pr.xi[nodes], pts).reshape(n_xi, alive_T.size)
     td = checked_terminal(pr.terminal, nodes, pr.xi[nodes], pts, derivative=True).reshape(n_xi, alive_T.size) \
         if tangent else None
@@ -215,48 +336,11 @@ def dual_groups(pr: DualProblem, p1: ForwardPass, *, tangent: bool, nonlocal_ter
         np.add.at(KT.T, group_of, KA[rep].T)
         KT /= n_xi
     weight = np.bincount(group_of, minlength=D) / n_xi
-    return DualGroups(rep=rep, group_of=group_of, fwd=g[rep], alive_T=alive_T, tv=tv[rep],
+    return DualGroups(rep=rep, group_of=group_of, fwd=g[rep], alive_T=alive_T, posT=posT_g[g[rep]], tv=tv[rep],
                       td=None if td is None else td[rep], KT=KT, weight=weight)
 
 
 # ================================================================================ pass 2
-def backward_frozen(pr: DualProblem, p1: ForwardPass, dg: DualGroups):
-    """Pass 2 of the frozen dual: ``R`` ``(N + 1, D)`` (``R_0 = nan``) and ``Q`` ``(N, D)`` (``Q_m = R_{m+1}``)."""
-    N, M0 = pr.n_steps, p1.M0
-    code, p0, p1_, p2 = pr.family
-    dt = pr.dt
-    ef, eh = math.exp(-dt), math.exp(-0.5 * dt)
-    inv_ef = 1.0 / ef
-    x = p1.pos[dg.fwd].copy()
-    f = p1.fval[dg.fwd].copy()
-    V = np.zeros_like(x)
-    V[:, dg.alive_T] = dg.tv
-    arg = np.zeros_like(x)
-    hb = np.ascontiguousarray(pr.hbar[:, dg.rep])
-    has_exp = code in (SIGMOID, EXPONENTIAL)
-    R = np.full((N + 1, dg.rep.size), np.nan)
-    Q = np.empty((N, dg.rep.size))
-    R[N] = V[:, M0 - 1 + N]
-    for n in range(N - 1, -1, -1):
-        hi = M0 - 1 + n
-        lo = int(p1.lo_of[n])
-        Qn = V[:, hi + 1].copy()
-        Q[n] = Qn
-        c = pr.I0 + hb[n]
-        _passes.bwd_carry(x, lo, hi, c, inv_ef, code, p1_, p2, arg)
-        if has_exp:
-            sl = arg[:, lo:hi + 1]
-            np.exp(sl, out=sl)
-        _passes.bwd_exponent(x, f, lo, hi, c, dt, ef, eh, code, p0, p1_, p2, pr.hermite, arg)
-        sl = arg[:, lo:hi + 1]
-        np.exp(sl, out=sl)
-        _passes.bwd_values(V, lo, hi, Qn, arg)
-        if n >= 1:
-            R[n] = V[:, hi]
-    _check_finite(pr, dg, R[1:], "frozen")
-    return R, Q
-
-
 def _check_finite(pr: DualProblem, dg: DualGroups, A: np.ndarray, scheme: str) -> None:
     if not np.all(np.isfinite(A)):
         n, a = np.argwhere(~np.isfinite(A))[0]
@@ -265,10 +349,87 @@ def _check_finite(pr: DualProblem, dg: DualGroups, A: np.ndarray, scheme: str) -
 
 
 @dataclass
+class FrozenPass:
+    """Pass 2 of the frozen dual: ``R`` ``(N + 1, D)`` (``R_0 = nan``), ``Q`` ``(N, D)``; ``tail_weight``
+    the largest survival since birth at which a born column's future was truncated, ``tail_error`` the
+    estimated effect on ``R`` (survival times the extrapolation error estimate)."""
+
+    R: np.ndarray
+    Q: np.ndarray
+    tail_weight: float
+    tail_error: float
+
+
+def backward_frozen(pr: DualProblem, p1: ForwardPass, dg: DualGroups) -> FrozenPass:
+    """Pass 2 of the frozen dual (module docstring)."""
+    life = p1.life
+    N, M0 = pr.n_steps, life.M0
+    code, p0, p1_, p2 = pr.family
+    dt = pr.dt
+    ef, eh = math.exp(-dt), math.exp(-0.5 * dt)
+    inv_ef = 1.0 / ef
+    D = dg.rep.size
+    S = M0 + N
+    hb = np.ascontiguousarray(pr.hbar[:, dg.rep])
+    x = np.zeros((D, S))
+    f = np.zeros((D, S))
+    V = np.zeros((D, S))
+    lam = np.zeros((D, S))
+    err = np.zeros((D, S))
+    x[:, :M0] = p1.pos[dg.fwd, :M0]
+    f[:, :M0] = p1.fval[dg.fwd, :M0]
+    pilot = p1.stride != 1
+    if pilot:
+        aff = _affine(pr, hb)
+    else:
+        x[:, M0:] = p1.pos[dg.fwd, M0:]
+        f[:, M0:] = p1.fval[dg.fwd, M0:]
+    aT = dg.alive_T
+    born_T = aT[aT >= M0]
+    if pilot and born_T.size:
+        _passes.enter_positions(x, f, born_T, M0, N, aff.xnew, aff.beta, aff.ef_pow, code, p0, p1_, p2)
+    x[:, aT] = dg.posT  # the same positions the terminal values were evaluated at
+    V[:, aT] = dg.tv
+    arg = np.zeros((D, S))
+    has_exp = code in (SIGMOID, EXPONENTIAL)
+    R = np.full((N + 1, D), np.nan)
+    Q = np.empty((N, D))
+    R[N] = V[:, M0 - 1 + N]
+    for n in range(N - 1, -1, -1):
+        rng = life.rng(n)
+        hi = int(rng[3])
+        ent = life.entering_born(n)
+        if ent.size:
+            if pilot:
+                _passes.enter_positions(x, f, ent, M0, n + 1, aff.xnew, aff.beta, aff.ef_pow, code, p0, p1_, p2)
+            _passes.enter_tails(V, V, x, ent, hi + 1, False, err)
+        Qn = V[:, hi + 1].copy()
+        Q[n] = Qn
+        c = pr.I0 + hb[n]
+        _passes.bwd_carry(x, rng, c, inv_ef, code, p1_, p2, arg)
+        if has_exp:
+            _exp_live(arg, rng)
+        _passes.bwd_exponent(x, f, lam, rng, c, dt, ef, eh, code, p0, p1_, p2, pr.hermite, arg)
+        _exp_live(arg, rng)
+        _passes.bwd_values(V, rng, Qn, arg)
+        if n >= 1:
+            R[n] = V[:, hi]
+    _check_finite(pr, dg, R[1:], "frozen")
+    trunc = np.flatnonzero(life.death[M0:] < N) + M0
+    if trunc.size:
+        P = np.exp(-lam[:, trunc])
+        weight = float(P.max())
+        error = float(np.max(P * err[:, trunc]))
+    else:
+        weight = error = 0.0
+    return FrozenPass(R=R, Q=Q, tail_weight=weight, tail_error=error)
+
+
+@dataclass
 class LinearisedPass:
     """Pass 2 with tangents and masses: ``R, Rd`` ``(N + 1, D)`` (value and ``d_x phi`` at the newborn),
     ``Q`` ``(N, D)``, ``G, Psi`` ``(N + 1, D)``, and, when asked, the fluctuation integrands ``J``
-    ``(N + 1, D)`` and the values at the initial atoms ``V0`` ``(D, M0)``."""
+    ``(N + 1, D)``; ``V0, D0`` ``(D, M0)`` the values and slopes at the initial atoms."""
 
     R: np.ndarray
     Rd: np.ndarray
@@ -284,7 +445,8 @@ def backward_linearised(pr: DualProblem, p1: ForwardPass, dg: DualGroups, *, non
                         variance: bool) -> LinearisedPass:
     """Pass 2 with tangents, masses and (``nonlocal_term``) the source ``f G``; ``variance`` also
     accumulates the fluctuation integrand ``sum_j m_j f_j [phi(x_r) - phi(x_j) + G]^2`` at every grid time."""
-    N, M0 = pr.n_steps, p1.M0
+    life = p1.life
+    N, M0 = pr.n_steps, life.M0
     code, p0, p1_, p2 = pr.family
     dt = pr.dt
     ef, eh = math.exp(-dt), math.exp(-0.5 * dt)
@@ -296,6 +458,7 @@ def backward_linearised(pr: DualProblem, p1: ForwardPass, dg: DualGroups, *, non
     m = p1.mass[dg.fwd].copy()
     V = np.zeros_like(x)
     Dv = np.zeros_like(x)
+    err = np.zeros_like(x)
     V[:, dg.alive_T] = dg.tv
     Dv[:, dg.alive_T] = dg.td
     arg = np.zeros_like(x)
@@ -312,41 +475,42 @@ def backward_linearised(pr: DualProblem, p1: ForwardPass, dg: DualGroups, *, non
     psi = np.empty(D)
     hiN = M0 - 1 + N
     R[N], Rd[N] = V[:, hiN], Dv[:, hiN]
-    _passes.psi_sum(m, Dv, int(p1.lo_of[N]), hiN, psi)
+    rngN = life.rng(N)
+    _passes.psi_sum(m, Dv, rngN, psi)
     Psi[N] = psi
     G[N] = KT @ psi
     if variance:
-        xi_rep = pr.xi[dg.rep]
-        phi_r = checked_terminal(pr.terminal, dg.rep, xi_rep, np.full(D, x_r))
-        _passes.jump_variance(m, f, V, int(p1.lo_of[N]), hiN, phi_r, G[N], J[N])
+        phi_r = checked_terminal(pr.terminal, dg.rep, pr.xi[dg.rep], np.full(D, x_r))
+        _passes.jump_variance(m, f, V, rngN, phi_r, G[N], J[N])
         phi_r_hist = {N: phi_r}
 
-    def step(n, lo, hi, Gmid):
+    def step(n, rng, hi, Gmid):
         Qn = V[:, hi + 1] + Gmid * (1.0 + f[:, hi + 1] * (0.5 * dt))
         c = pr.I0 + hb[n]
-        _passes.bwd_carry(x, lo, hi, c, inv_ef, code, p1_, p2, arg)
+        _passes.bwd_carry(x, rng, c, inv_ef, code, p1_, p2, arg)
         if has_exp:
-            sl = arg[:, lo:hi + 1]
-            np.exp(sl, out=sl)
-        _passes.bwd_exponent_dx(x, f, lo, hi, c, dt, ef, eh, code, p0, p1_, p2, pr.hermite, arg, dI)
-        sl = arg[:, lo:hi + 1]
-        np.exp(sl, out=sl)
-        _passes.bwd_values_dx(V, Dv, m, lo, hi, Qn, ef, arg, dI, psi)
+            _exp_live(arg, rng)
+        _passes.bwd_exponent_dx(x, f, rng, c, dt, ef, eh, code, p0, p1_, p2, pr.hermite, arg, dI)
+        _exp_live(arg, rng)
+        _passes.bwd_values_dx(V, Dv, m, rng, Qn, ef, arg, dI, psi)
         return Qn
 
     for n in range(N - 1, -1, -1):
-        hi = M0 - 1 + n
-        lo = int(p1.lo_of[n])
+        rng = life.rng(n)
+        hi = int(rng[3])
+        ent = life.entering_born(n)
+        if ent.size:
+            _passes.enter_tails(V, Dv, x, ent, hi + 1, True, err)
         if n == N - 1:  # Heun predictor-corrector on the first backward step
-            saved = [a[:, lo:hi + 1].copy() for a in (x, f, m, V, Dv)]
-            step(n, lo, hi, G[N])
+            saved = [a.copy() for a in (x, f, m, V, Dv)]
+            step(n, rng, hi, G[N])
             G_pred = KT @ psi
             for a, s in zip((x, f, m, V, Dv), saved):
-                a[:, lo:hi + 1] = s
+                a[...] = s
             Gmid = 0.5 * (G[N] + G_pred)
         else:
             Gmid = 1.5 * G[n + 1] - 0.5 * G[n + 2]
-        Q[n] = step(n, lo, hi, Gmid)
+        Q[n] = step(n, rng, hi, Gmid)
         Psi[n] = psi
         G[n] = KT @ psi
         if n >= 1:
@@ -357,31 +521,36 @@ def backward_linearised(pr: DualProblem, p1: ForwardPass, dg: DualGroups, *, non
             else:  # nothing is born at t_0: linear extrapolation in time, O(dt^2)
                 phi_r = 2.0 * phi_r_hist[1] - phi_r_hist[2] if N >= 2 else phi_r_hist[1]
             phi_r_hist[n] = phi_r
-            _passes.jump_variance(m, f, V, lo, hi, phi_r, G[n], J[n])
+            _passes.jump_variance(m, f, V, rng, phi_r, G[n], J[n])
     _check_finite(pr, dg, np.concatenate((R[1:], G[1:]), axis=0), "linearised")
     return LinearisedPass(R=R, Rd=Rd, Q=Q, G=G, Psi=Psi, J=J, V0=V[:, :M0].copy(), D0=Dv[:, :M0].copy())
 
 
 # ================================================================================ schemes
-def _check_tol(options: dict[str, Any]) -> dict[str, Any]:
-    tol = check_positive("survival_tol", options["survival_tol"], "pass e.g. survival_tol=1e-17")
-    if not tol < 1e-6:
-        raise bad_argument("survival_tol", tol, "must be in (0, 1e-6)", "pass e.g. survival_tol=1e-17")
-    return {"survival_tol": tol}
+def _check_options(options: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, default in (("survival_tol", 1e-17), ("tail_tol", 1e-10)):
+        tol = check_positive(name, options[name], f"pass e.g. {name}={default:g}")
+        if not tol < 1e-6:
+            raise bad_argument(name, tol, "must be in (0, 1e-6)", f"pass e.g. {name}={default:g}")
+        out[name] = tol
+    out["pilot_stride"] = check_int("pilot_stride", options["pilot_stride"], 1, "pass e.g. pilot_stride=16")
+    return out
 
 
 class _Base(DualScheme):
-    options = {"survival_tol": 1e-17}
+    options = {"survival_tol": 1e-17, "tail_tol": 1e-10, "pilot_stride": 16}
 
     def check_options(self, problem, options):
-        return _check_tol(options)
+        return _check_options(options)
 
-    def _finish(self, p1, dg, R, Q, G, Psi, wall0, extras=None) -> DualSolution:
+    def _finish(self, p1, dg, R, Q, G, Psi, wall0, extras=None, tail_weight=0.0, tail_error=0.0) -> DualSolution:
         pr = self.problem
         counters = DualCounters(steps=pr.n_steps, dt=pr.dt, wall_time=time.perf_counter() - wall0,
-                                distinct_nodes=int(dg.rep.size), slots=int(p1.death.size),
-                                max_alive=int(p1.max_alive), survival_rule="hermite" if pr.hermite else "simpson",
-                                survival_tol=self.opts["survival_tol"])
+                                distinct_nodes=int(dg.rep.size), slots=int(p1.life.death.size),
+                                max_alive=p1.life.max_alive, survival_rule="hermite" if pr.hermite else "simpson",
+                                survival_tol=self.opts["survival_tol"], tail_tol=self.opts["tail_tol"],
+                                tail_weight=tail_weight, tail_error=tail_error)
         logger.debug("dual %s: %s", self.name, counters)
         return DualSolution(method=self.name, order=self.order, problem=pr, Q=Q, R=R, G=G, Psi=Psi,
                             group_of=dg.group_of, group_hbar=np.ascontiguousarray(pr.hbar[:, dg.rep]),
@@ -398,13 +567,20 @@ class FrozenScheme(_Base):
 
     def run(self) -> DualSolution:
         w0 = time.perf_counter()
-        pr = self.problem
-        p1 = forward_pass(pr, with_mass=False, survival_tol=self.opts["survival_tol"])
+        pr, o = self.problem, self.opts
+        p1 = forward_pass(pr, with_mass=False, survival_tol=o["survival_tol"], tail_tol=o["tail_tol"],
+                          stride=o["pilot_stride"])
         dg = dual_groups(pr, p1, tangent=False, nonlocal_term=False)
-        R, Q = backward_frozen(pr, p1, dg)
-        D = dg.rep.size
-        Z = np.zeros((pr.n_steps + 1, D))
-        return self._finish(p1, dg, R, Q, Z, Z.copy(), w0)
+        fp = backward_frozen(pr, p1, dg)
+        if p1.stride > 1 and fp.tail_weight > 100 * o["tail_tol"]:
+            # the pilot's interpolated lifetimes were too short somewhere: track every newborn
+            logger.info("dual frozen: pilot lifetimes too short (tail weight %.3g); full pass 1", fp.tail_weight)
+            p1 = forward_pass(pr, with_mass=False, survival_tol=o["survival_tol"], tail_tol=o["tail_tol"])
+            dg = dual_groups(pr, p1, tangent=False, nonlocal_term=False)
+            fp = backward_frozen(pr, p1, dg)
+        Z = np.zeros((pr.n_steps + 1, dg.rep.size))
+        return self._finish(p1, dg, fp.R, fp.Q, Z, Z.copy(), w0, tail_weight=fp.tail_weight,
+                            tail_error=fp.tail_error)
 
 
 @DUAL_SCHEMES.register
@@ -417,8 +593,8 @@ class LinearisedScheme(_Base):
 
     def run(self) -> DualSolution:
         w0 = time.perf_counter()
-        pr = self.problem
-        p1 = forward_pass(pr, with_mass=True, survival_tol=self.opts["survival_tol"])
+        pr, o = self.problem, self.opts
+        p1 = forward_pass(pr, with_mass=True, survival_tol=o["survival_tol"], tail_tol=o["tail_tol"])
         dg = dual_groups(pr, p1, tangent=True, nonlocal_term=True)
         lp = backward_linearised(pr, p1, dg, nonlocal_term=True, variance=False)
         return self._finish(p1, dg, lp.R, lp.Q, lp.G, lp.Psi, w0)

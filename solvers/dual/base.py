@@ -483,8 +483,12 @@ class DualCounters:
         Largest number of columns alive in one step.
     survival_rule : str
         The forward's survival quadrature, used by the dual.
-    survival_tol : float
-        A column's future is dropped once its survival since birth is below this on every node.
+    survival_tol, tail_tol : float
+        The future of an initial atom (of a born cohort) is dropped once its survival since birth is
+        below ``survival_tol`` (``tail_tol``) on every node.
+    tail_weight, tail_error : float
+        Frozen scheme: the largest survival since birth at which a born cohort's future was dropped, and
+        the estimated effect on the reset values (that survival times the extrapolation error estimate).
     """
 
     steps: int
@@ -495,6 +499,9 @@ class DualCounters:
     max_alive: int
     survival_rule: str
     survival_tol: float
+    tail_tol: float = 0.0
+    tail_weight: float = 0.0
+    tail_error: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

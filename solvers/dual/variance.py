@@ -94,10 +94,10 @@ class Prediction:
     wall_time: float
 
 
-def _parts(pr: DualProblem, *, nonlocal_term: bool, iid: bool, survival_tol: float,
+def _parts(pr: DualProblem, *, nonlocal_term: bool, iid: bool, survival_tol: float, tail_tol: float,
            p1=None) -> VarianceParts:
     if p1 is None:
-        p1 = forward_pass(pr, with_mass=True, survival_tol=survival_tol)
+        p1 = forward_pass(pr, with_mass=True, survival_tol=survival_tol, tail_tol=tail_tol)
     dg = dual_groups(pr, p1, tangent=True, nonlocal_term=nonlocal_term)
     lp = backward_linearised(pr, p1, dg, nonlocal_term=nonlocal_term, variance=True)
     J = lp.J @ dg.weight  # (N + 1,): the xi integral of the integrand at each grid time
@@ -113,7 +113,8 @@ def _parts(pr: DualProblem, *, nonlocal_term: bool, iid: bool, survival_tol: flo
 
 def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministic", refine: bool = True,
                        x_grid: Any = None,
-                       t_end: float | None = None, survival_tol: float = 1e-17) -> Prediction:
+                       t_end: float | None = None, survival_tol: float = 1e-17,
+                       tail_tol: float = 1e-10) -> Prediction:
     """``V`` such that ``Var <phi_T, mu^N_T> ~ V / N`` (module docstring), with the frozen contrast.
 
     Parameters
@@ -129,7 +130,7 @@ def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministi
         Estimate the discretisation error by re-solving forward and dual with ``dt / 2``.
     t_end : float, optional, keyword
         Horizon ``T`` (a forward grid time); default the forward's.
-    survival_tol : float, keyword
+    survival_tol, tail_tol : float, keyword
         Column truncation of the dual (:func:`solvers.dual.solve_backward`).
 
     Returns
@@ -142,9 +143,9 @@ def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministi
     refine = check_bool("refine", refine)
     pr = dual_problem(forward, phi_T, t_end=t_end, x_grid=x_grid)
     iid = initial == "iid"
-    p1 = forward_pass(pr, with_mass=True, survival_tol=survival_tol)
-    lin = _parts(pr, nonlocal_term=True, iid=iid, survival_tol=survival_tol, p1=p1)
-    fro = _parts(pr, nonlocal_term=False, iid=iid, survival_tol=survival_tol, p1=p1)
+    p1 = forward_pass(pr, with_mass=True, survival_tol=survival_tol, tail_tol=tail_tol)
+    lin = _parts(pr, nonlocal_term=True, iid=iid, survival_tol=survival_tol, tail_tol=tail_tol, p1=p1)
+    fro = _parts(pr, nonlocal_term=False, iid=iid, survival_tol=survival_tol, tail_tol=tail_tol, p1=p1)
     refined = None
     err = math.nan
     if refine:
@@ -153,7 +154,7 @@ def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministi
                      n_xi=fp.n_xi, save_times=[0.0], mass_tol=fp.mass_tol,
                      merge_identical_nodes=fp.merge_identical_nodes, **(forward.options or {}))
         pr2 = dual_problem(fine, pr.terminal, t_end=pr.t_end)
-        refined = _parts(pr2, nonlocal_term=True, iid=iid, survival_tol=survival_tol)
+        refined = _parts(pr2, nonlocal_term=True, iid=iid, survival_tol=survival_tol, tail_tol=tail_tol)
         err = 4.0 / 3.0 * abs(lin.total - refined.total)
     return Prediction(V=lin.total, initial=lin.initial, martingale=lin.martingale, frozen=fro,
                       discretisation_error=err, refined=refined, initial_law=initial, dt=pr.dt, t_end=pr.t_end,
