@@ -77,7 +77,8 @@ from . import _passes
 from .base import DUAL_SCHEMES, DualCounters, DualProblem, DualScheme, DualSolution, checked_terminal, dual_problem
 
 __all__ = ["solve_backward", "FrozenScheme", "LinearisedScheme", "Lifetimes", "ForwardPass", "forward_pass",
-           "DualGroups", "dual_groups", "backward_frozen", "backward_linearised", "adjoint_coupling", "ORDER"]
+           "DualGroups", "dual_groups", "backward_frozen", "backward_linearised", "adjoint_coupling", "reward_weight",
+           "ORDER"]
 
 logger = logging.getLogger(__name__)
 
@@ -254,6 +255,14 @@ class DualGroups:
     td: np.ndarray | None
     KT: np.ndarray
     weight: np.ndarray
+
+
+def reward_weight(f_new: np.ndarray, dt: float) -> np.ndarray:
+    """Mean number of rewards ``G`` collected per firing in a step: ``1 + f(x_new) dt / 2`` (the firing
+    itself, and a second firing from ``x_r`` over the rest of the step; module docstring).  Without the
+    second term the linearised scheme is first order (measured: 1.04-1.09 against the closed form);
+    one function, so that the convergence test can show it."""
+    return 1.0 + 0.5 * dt * f_new
 
 
 def adjoint_coupling(K: np.ndarray) -> np.ndarray:
@@ -485,7 +494,7 @@ def backward_linearised(pr: DualProblem, p1: ForwardPass, dg: DualGroups, *, non
         phi_r_hist = {N: phi_r}
 
     def step(n, rng, hi, Gmid):
-        Qn = V[:, hi + 1] + Gmid * (1.0 + f[:, hi + 1] * (0.5 * dt))
+        Qn = V[:, hi + 1] + Gmid * reward_weight(f[:, hi + 1], dt)
         c = pr.I0 + hb[n]
         _passes.bwd_carry(x, rng, c, inv_ef, code, p1_, p2, arg)
         if has_exp:

@@ -45,7 +45,7 @@ import numpy as np
 from solvers.meanfield import solve
 from solvers.validation import check_bool, check_choice
 
-from .backward import backward_linearised, dual_groups, forward_pass
+from .backward import _check_options, backward_linearised, dual_groups, forward_pass
 from .base import DualProblem, dual_problem
 
 __all__ = ["predicted_variance", "Prediction", "VarianceParts"]
@@ -141,6 +141,8 @@ def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministi
     initial = check_choice("initial", initial, ("deterministic", "iid"),
                            "pass initial='deterministic' (fixed initial states) or 'iid' (drawn from the slice laws)")
     refine = check_bool("refine", refine)
+    tols = _check_options({"survival_tol": survival_tol, "tail_tol": tail_tol, "pilot_stride": 1})
+    survival_tol, tail_tol = tols["survival_tol"], tols["tail_tol"]
     pr = dual_problem(forward, phi_T, t_end=t_end, x_grid=x_grid)
     iid = initial == "iid"
     p1 = forward_pass(pr, with_mass=True, survival_tol=survival_tol, tail_tol=tail_tol)

@@ -69,6 +69,24 @@ def test_second_order_against_the_constant_intensity_closed_form(lin):
     assert 1.85 <= order <= 2.15, (order, errs)
 
 
+def test_the_second_reward_of_a_step_is_needed_for_second_order(monkeypatch):
+    """Mutation: with the source weight ``(1 - S) G`` alone (no second firing within the step), the
+    linearised scheme drops to first order against the closed form."""
+    monkeypatch.setattr(backward, "reward_weight", lambda f_new, dt: 1.0)
+    lam, I0, xr, T = 1.5, 1.5, 0.0, 2.0
+    model = NeuronModel(Leaky(I0), Constant(lam), reset=xr)
+    dts = np.array([0.05, 0.025, 0.0125])
+    x = np.linspace(-0.5, 4.0, 7)
+    errs = []
+    for dt in dts:
+        fw = solve(model, skew(), T, 0.4, n_xi=8, dt=float(dt))
+        d = solve_backward(fw, lambda xi, x: x, linearised=True)
+        errs.append(np.max(np.abs(d.phi(0.0, x) - _closed_form(fw.problem.K, lam, I0, xr, x, T, True))))
+    order = _slope(dts, np.array(errs))
+    print(f"without the second reward: errors {errs}, fitted order {order:.3f}")
+    assert order < 1.3, (order, errs)
+
+
 def test_frozen_duality_against_an_independently_refined_forward():
     """``<phi_dt(t), mu_ref(t)>`` is constant in ``t`` to O(dt^2), ``mu_ref`` a forward solution with
     ``dt / 16`` (its own input; the dual at ``dt`` freezes the coarse forward's)."""

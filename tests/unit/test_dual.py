@@ -103,6 +103,26 @@ def test_pilot_lifetimes_give_the_reset_values_of_the_full_pass():
     assert a.counters.max_alive < c.counters.max_alive
 
 
+def test_pilot_falls_back_to_the_full_pass_when_its_lifetimes_are_too_short(monkeypatch, caplog):
+    import logging
+
+    import solvers.dual.backward as backward
+
+    fw = solve(STD, skew(), 4.0, 0.0, n_xi=3, dt=0.02)
+    full = solve_backward(fw, phi_sin, linearised=False, pilot_stride=1)
+
+    def too_short(d_init, d_pilot, stride, N):
+        b = np.arange(1, N + 1)
+        return np.concatenate((d_init, np.minimum(np.maximum.accumulate(b + 3), N)))
+
+    monkeypatch.setattr(backward, "_interpolate_deaths", too_short)
+    with caplog.at_level(logging.INFO, logger="solvers.dual.backward"):
+        d = solve_backward(fw, phi_sin, linearised=False)
+    assert "pilot lifetimes too short" in caplog.text
+    assert d.counters.tail_weight <= 100 * 1e-10  # the reported truncation is the fallback's
+    np.testing.assert_allclose(d.R[1:], full.R[1:], rtol=0, atol=1e-15)
+
+
 def test_derivative_is_the_derivative_of_the_computed_chain(fw_small):
     for lin in (False, True):
         d = solve_backward(fw_small, phi_sin, linearised=lin)
