@@ -30,8 +30,6 @@ import math
 import numpy as np
 
 from solvers._compiled import (
-    EXPONENTIAL,
-    SIGMOID,
     intensity_derivative_from_value,
     intensity_exponent,
     intensity_from_exponential,
@@ -45,11 +43,6 @@ from solvers.particles._kernels import uniform
 #: the forward scheme's fast-math flags: reassociation and contraction, NaN/inf kept IEEE
 _FAST = {"reassoc", "contract", "arcp", "nsz"}
 _ERRORS = "numpy"
-
-
-@njit(inline="always")
-def _has_exp(code):
-    return code == SIGMOID or code == EXPONENTIAL
 
 
 @njit(inline="always")

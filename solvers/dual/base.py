@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -35,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from solvers._compiled import LEAKY, intensity_values
+from solvers._compiled import EXPONENTIAL, LEAKY, SIGMOID, intensity_values
 from solvers.errors import bad_argument
 from solvers.graphons import Kernel, StepKernel, cell_index, coupling_matrix, labels
 from solvers.meanfield.base import (
@@ -693,7 +692,7 @@ def _chain_values(sol: DualSolution, n0: int, nodes: np.ndarray, x: np.ndarray, 
     dacc = np.zeros(x.size if tangent else 1)
     dI = np.zeros(x.size if tangent else 1)
     arg = np.empty(x.size)
-    has_exp = code in (_passes.SIGMOID, _passes.EXPONENTIAL)
+    has_exp = code in (SIGMOID, EXPONENTIAL)
     yp = 1.0
     reached = True
     for m in range(n0, N):
@@ -750,10 +749,6 @@ DUAL_SCHEMES = SchemeRegistry("dual scheme")
 def is_network_state(measure: Any) -> bool:
     return isinstance(measure, (np.ndarray, list, tuple)) and np.asarray(measure).ndim == 1 and \
         np.asarray(measure).size > 0 and np.issubdtype(np.asarray(measure).dtype, np.number)
-
-
-def real_scalar(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def node_cells(N: int, n_xi: int) -> np.ndarray:

@@ -15,9 +15,13 @@ Sizes (CI budget): ``N = 1000``, ``R = 300`` (``T = 1``) and ``R = 400`` (``T = 
 prediction is only 1.6 times larger for ``phi_T = f``): relative standard error of a variance
 ``sqrt(2 / R) = 8%`` and ``7%``, so the 99.9% intervals are about +-27% and +-23%; the frozen prediction is
 1.6-5 times larger.  The ``O(1/N)`` terms and the PDE's discretisation (``dt = 0.005``, ``n_xi = 32``:
-relative ``1e-3``) are far below that.  A larger run is reported in the README.
+relative ``1e-3``) are far below that.  A larger run (reported in the README) uses the same code with
+``IFMF_DUAL_FLUCT_N=4000 IFMF_DUAL_FLUCT_R_SCALE=3 python -m pytest -s tests/convergence/test_dual_fluctuations.py``
+(``R`` multiplied by the scale).
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -32,8 +36,9 @@ pytestmark = pytest.mark.slow
 
 STD = NeuronModel.standard()
 ROOT = 20240917
-N = 1000
-SETTINGS = {"deterministic": (1.0, 300), "iid": (0.2, 400)}  # initial -> (T, R)
+N = int(os.environ.get("IFMF_DUAL_FLUCT_N", "1000"))
+_SCALE = int(os.environ.get("IFMF_DUAL_FLUCT_R_SCALE", "1"))
+SETTINGS = {"deterministic": (1.0, 300 * _SCALE), "iid": (0.2, 400 * _SCALE)}  # initial -> (T, R)
 MEAN0, SD0 = 0.5, 0.3
 
 
