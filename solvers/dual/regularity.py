@@ -5,6 +5,12 @@ Measured (on the dual's nodes and an ``x`` grid): ``omega(t, delta) = max |phi(t
 over grid points and node pairs with ``|xi_k - xi_l| <= delta`` (``delta = m / n_xi``), and
 ``Lip(t) = max_m omega_m / (m / n_xi)`` (pairs at distance exactly ``m``).
 
+A precision on SPEC section 4 ("if ``w`` is Lipschitz in ``xi`` and ``phi_T`` is, so is ``phi(t)``"): ``xi`` enters
+in two places with different arguments of the kernel.  The input ``h(t, xi) = int w(xi, zeta) r dzeta``
+needs the first argument's bound ``L1``; the linearised dual's ``G(t, xi) = int w(zeta, xi) Psi dzeta`` and
+the weak metric's ``T_w^* g`` need the second argument's bound ``L2``.  So the frozen dual propagates
+``L1`` and the linearised one needs both (the bound below uses each where it enters).
+
 Derivation of the bound (continuous problem, leaky drift ``b' = -1``, so every ``exp(b' s) <= 1``; on an
 interval ``J`` that holds the grid, ``x_r``, the initial datum and ``I0 + h``: invariant, see
 :mod:`solvers.dual.base`).  Constants: ``F = sup f``, ``L_f = Lip f`` (the model's); ``W = sup |w|``,
