@@ -543,7 +543,8 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
         if not tol < 1e-6:
             raise bad_argument(name, tol, "must be in (0, 1e-6)", f"pass e.g. {name}={default:g}")
         out[name] = tol
-    out["pilot_stride"] = check_int("pilot_stride", options["pilot_stride"], 1, "pass e.g. pilot_stride=16")
+    if "pilot_stride" in options:
+        out["pilot_stride"] = check_int("pilot_stride", options["pilot_stride"], 1, "pass e.g. pilot_stride=16")
     return out
 
 
@@ -599,6 +600,9 @@ class LinearisedScheme(_Base):
     name = "linearised"
     order = ORDER
     summary = "frozen adjoint plus the transposed non-local term f(x) int w(zeta, xi) Psi dzeta (AB2/Heun)"
+    #: the linearised identities hold to O(dt^2), so a cohort's future is dropped earlier than in the
+    #: frozen scheme (its effect, ~tail_tol relative, stays far below the discretisation error)
+    options = {"survival_tol": 1e-17, "tail_tol": 1e-8}
 
     def run(self) -> DualSolution:
         w0 = time.perf_counter()
@@ -634,8 +638,12 @@ def solve_backward(forward: Any, phi_T: Any, *, linearised: bool, dt: float | No
     model, kernel : optional, keyword
         If given, checked to be the forward's (an error names the mismatch).
     **options
-        ``survival_tol`` (default 1e-17): a column's future is dropped once its survival since birth
-        is below it on every node (truncation ``<= survival_tol sup|phi|``).
+        ``survival_tol`` (default 1e-17): the future of an initial atom is dropped once its survival
+        is below it on every node (truncation ``<= survival_tol sup|phi|``); ``tail_tol`` (frozen 1e-10,
+        linearised 1e-8): the same for a born cohort, whose dropped future is replaced by the quadratic
+        extrapolation of its younger neighbours (truncation ``~ tail_tol |d_x^3 phi| dx^3``); ``pilot_stride``
+        (frozen, default 16): the lifetimes of the born cohorts are taken from a pilot pass that tracks
+        every ``pilot_stride``-th one, checked a posteriori (1: track all).
 
     Returns
     -------
