@@ -47,7 +47,7 @@ class FeynmanKacEstimate:
 
 
 def feynman_kac(forward: Any, phi_T: Any, t: float, xi: float, x: Any, *, n_paths: int, seed: Any,
-                t_end: float | None = None) -> FeynmanKacEstimate:
+                t_end: float | None = None, model: Any = None, kernel: Any = None) -> FeynmanKacEstimate:
     """Monte Carlo of ``E[phi_T(xi, Y_T) | Y_t = x]`` for one neuron driven by the frozen input.
 
     Parameters
@@ -68,8 +68,10 @@ def feynman_kac(forward: Any, phi_T: Any, t: float, xi: float, x: Any, *, n_path
         Root of the paths' random streams (required).
     t_end : float, optional, keyword
         Horizon ``T`` (a forward grid time); default the forward's.
+    model, kernel : optional, keyword
+        If given, checked to be the forward's.
     """
-    pr = dual_problem(forward, phi_T, t_end=t_end)
+    pr = dual_problem(forward, phi_T, t_end=t_end, model=model, kernel=kernel)
     T = pr.t_end
     t = check_real("t", t, f"pass a start time in [0, {T:g}]")
     if not 0.0 <= t <= T * (1 + 1e-12):

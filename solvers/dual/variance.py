@@ -112,7 +112,7 @@ def _parts(pr: DualProblem, *, nonlocal_term: bool, iid: bool, survival_tol: flo
 
 
 def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministic", refine: bool = True,
-                       x_grid: Any = None,
+                       x_grid: Any = None, model: Any = None, kernel: Any = None,
                        t_end: float | None = None, survival_tol: float = 1e-17,
                        tail_tol: float = 1e-10) -> Prediction:
     """``V`` such that ``Var <phi_T, mu^N_T> ~ V / N`` (module docstring), with the frozen contrast.
@@ -130,6 +130,10 @@ def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministi
         Estimate the discretisation error by re-solving forward and dual with ``dt / 2``.
     t_end : float, optional, keyword
         Horizon ``T`` (a forward grid time); default the forward's.
+    x_grid : array, optional, keyword
+        The dual's ``x`` grid (the grid of an array ``phi_T``; must hold the forward cohorts).
+    model, kernel : optional, keyword
+        If given, checked to be the forward's.
     survival_tol, tail_tol : float, keyword
         Column truncation of the dual (:func:`solvers.dual.solve_backward`).
 
@@ -143,7 +147,7 @@ def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministi
     refine = check_bool("refine", refine)
     tols = _check_options({"survival_tol": survival_tol, "tail_tol": tail_tol, "pilot_stride": 1})
     survival_tol, tail_tol = tols["survival_tol"], tols["tail_tol"]
-    pr = dual_problem(forward, phi_T, t_end=t_end, x_grid=x_grid)
+    pr = dual_problem(forward, phi_T, t_end=t_end, x_grid=x_grid, model=model, kernel=kernel)
     iid = initial == "iid"
     p1 = forward_pass(pr, with_mass=True, survival_tol=survival_tol, tail_tol=tail_tol)
     lin = _parts(pr, nonlocal_term=True, iid=iid, survival_tol=survival_tol, tail_tol=tail_tol, p1=p1)

@@ -296,6 +296,11 @@ def test_feynman_kac_bad_input(fw_small):
         feynman_kac(fw_small, phi_sin, 0.0, 0.5, 0.0, n_paths=1, seed=1)
     with pytest.raises(InvalidArgumentError, match="'seed'"):
         feynman_kac(fw_small, phi_sin, 0.0, 0.5, 0.0, n_paths=10, seed=-3)
+    with pytest.raises(InvalidArgumentError, match="'model'.*not the model"):
+        feynman_kac(fw_small, phi_sin, 0.0, 0.5, 0.0, n_paths=10, seed=1,
+                    model=NeuronModel(Leaky(1.0), Sigmoid(10.0, 5.0, 1.0)))
+    with pytest.raises(InvalidArgumentError, match="'kernel'.*another kernel"):
+        predicted_variance(fw_small, phi_sin, kernel=ring())
 
 
 # --------------------------------------------------------------------------- feynman-kac
