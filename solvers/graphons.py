@@ -12,9 +12,25 @@ without a closed form gets Gauss-Legendre quadrature (64 nodes per unit, stated 
 :class:`FunctionKernel`).  Quadrature rules, cell averages and partition overlaps come from
 :mod:`solvers.quadrature` (their one home).
 
+Exact factors (the one home of this knowledge).  Every named kernel exposes an exact finite
+separable form ``w(xi, zeta) = sum_r c_r f_r(xi) g_r(zeta)`` through ``kernel.separable_terms()``
+(:class:`SeparableTerms` of :class:`SeparableTerm`; factors :class:`BasisFunction` with closed-form
+values, cell integrals and, for the smooth ones, derivative bounds): ``ring`` 3 terms, ``skew`` 5,
+``product`` 1 (factors ``1, t, cos 2 pi t, sin 2 pi t``), a :class:`StepKernel` on ``n`` cells ``n``
+terms (``two-block`` 2, ``constant`` 1; indicator and step factors); a user's
+:class:`FunctionKernel` returns ``None``.  ``kernel.rectangle_integrals(xi_edges, zeta_edges)``
+gives the exact integrals over the rectangles of two partitions (raising for a kernel without a
+form).  The metrics (:mod:`verification.metrics`) and the cell averages use them, and so do the
+low-rank weights: ``kernel.low_rank(N)`` (a :class:`LowRankFactors`, ``W = U diag(s) V^T / N`` with
+``U[i, r] = f_r(xi_i)``, ``s_r = c_r``, ``V[j, r] = g_r(xi_j)``), whose off-diagonal entries equal
+``kernel.weights(N)`` up to rounding (rank = number of terms: ``ring`` 3, ``two-block`` 2,
+``constant`` 1, ``skew`` 5, ``product`` 1); its diagonal ``w(xi_i, xi_i) / N`` is not zeroed, as the
+network never uses it (the reset wins, SPEC section 1).  A kernel without a form raises and names the
+alternatives (truncated SVD of its weights, dense weights).
+
 Cell averages ``kernel.matrix(n, "cell-average")`` are exact (up to rounding) for step kernels
-(partition overlaps) and for ``ring``, ``skew`` and ``product`` (closed forms); ``Kernel.cell_average_exact``
-says which.  Each named continuous kernel states bounds on its partial derivatives,
+(partition overlaps) and for ``ring``, ``skew`` and ``product`` (from the separable form);
+``Kernel.cell_average_exact`` says which.  Each named continuous kernel states bounds on its partial derivatives,
 ``kernel.lipschitz = (L_xi, L_zeta)`` with ``|w(xi, zeta) - w(xi', zeta)| <= L_xi |xi - xi'|`` and
 ``|w(xi, zeta) - w(xi, zeta')| <= L_zeta |zeta - zeta'|`` (``sup |d_xi w|``, ``sup |d_zeta w|``); a
 :class:`FunctionKernel` takes them from the user (``lipschitz_xi``, ``lipschitz_zeta``).  They
@@ -28,15 +44,6 @@ Named random sequences (SPEC section 8) take a required keyword ``seed`` (throug
 permutation), ``sparse_erdos_renyi``; deterministic ones: ``checkerboard``, ``alternating``,
 ``hub``.  Options (``J``, ``p``, ``dtype``, ``seed``) are keyword-only.
 
-Low-rank expansions ``kernel.low_rank(N)`` (a :class:`LowRankFactors`: ``W = U diag(s) V^T / N`` with
-``U[i] = u(xi_i)``, ``V[j] = v(xi_j)``) are exact separable forms of the kernel evaluated at the
-labels, so their off-diagonal entries equal ``kernel.weights(N)`` up to rounding: ``ring`` (rank 3),
-``two-block`` and every step kernel (the SVD of its values, rank at most the number of blocks),
-``constant`` (rank 1), ``skew`` (rank 4), ``product`` (rank 1).  A kernel without one (a user's
-:class:`FunctionKernel`) raises and names the alternatives (truncated SVD of its weights, dense
-weights).  The diagonal of ``U diag(s) V^T / N`` is ``w(xi_i, xi_i) / N``, not 0: the network never
-uses it (a neuron's reset wins over its own kick, SPEC section 1).
-
 ``load_weights(path)`` reads ``.npy``, ``.npz`` (a dense array or a scipy sparse matrix saved by
 ``scipy.sparse.save_npz``), ``.csv`` (comma separated, no header) and MatrixMarket ``.mtx`` (dense
 ``array`` or sparse ``coordinate``).  Files are parsed as data only (``allow_pickle=False``).
@@ -44,8 +51,10 @@ uses it (a neuron's reset wins over its own kick, SPEC section 1).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -54,7 +63,7 @@ import scipy.sparse as sp
 
 from solvers._random import make_rng
 from solvers.errors import InvalidArgumentError, bad_argument
-from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix
+from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix, partition_edges
 from solvers.validation import (check_choice, check_instance, check_int, check_matrix, check_nonnegative,
                                 check_real, check_vector)
 
@@ -62,6 +71,9 @@ __all__ = [
     "Kernel",
     "FunctionKernel",
     "LowRankFactors",
+    "BasisFunction",
+    "SeparableTerm",
+    "SeparableTerms",
     "StepKernel",
     "ring",
     "two_block",
@@ -87,6 +99,8 @@ __all__ = [
     "load_weights",
     "KERNELS",
     "WEIGHT_SEQUENCES",
+    "NamedSequence",
+    "sequence_info",
 ]
 
 _GL_NODES_PER_UNIT = 64
@@ -94,6 +108,37 @@ _GL_NODES_PER_UNIT = 64
 
 def _check_n(name: str, n: Any, minimum: int = 1) -> int:
     return check_int(name, n, minimum, f"pass e.g. {name}=1000")
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    """The storage dtype of weights: float64 or float32 (anything else is refused)."""
+    try:
+        d = np.dtype(dtype) if dtype is not None else None
+    except Exception:  # numpy's dtype parser raises TypeError, ValueError or SyntaxError
+        d = None
+    # (a dtype compares equal to None, which numpy reads as float64: test None first)
+    if d is None or d.type not in (np.float64, np.float32):
+        raise bad_argument("dtype", dtype, "must be float64 or float32", "pass dtype=np.float64 or dtype=np.float32")
+    return d
+
+
+def _show_value(value: Any) -> str:
+    text = repr(value)
+    return (text[:57] + "...") if len(text) > 60 else text
+
+
+def _points(name: str, value: Any) -> np.ndarray:
+    """Finite real evaluation points (``xi``, ``zeta``) as a float array."""
+    fix = f"pass real numbers in [0, 1] for {name} (a float or an array)"
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise bad_argument(name, value, "must be real numbers", fix)
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise bad_argument(name, value, "must be real numbers", fix) from None
+    if not np.all(np.isfinite(a)):
+        raise bad_argument(name, value, "must be finite", fix)
+    return a
 
 
 def labels(n: int) -> np.ndarray:
@@ -105,12 +150,244 @@ def labels(n: int) -> np.ndarray:
 def cell_index(xi, n: int) -> np.ndarray:
     """0-based index of the cell ``((i-1)/n, i/n]`` containing ``xi`` (``xi = 0`` goes to cell 0)."""
     n = _check_n("n", n)
-    xi = np.asarray(xi, dtype=float)
+    xi = _points("xi", xi)
     idx = np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
     # ``xi * n`` is rounded: compare with the float cell edges ``k / n`` themselves so that the
     # edge ``k / n`` (as computed in floating point) always closes cell ``k`` (1-based).
     idx = idx - ((idx > 0) & (xi <= idx / n))
     return idx + ((idx < n - 1) & (xi > (idx + 1) / n))
+
+
+# ------------------------------------------------------------------------ separable forms (exact)
+_TWO_PI = 2.0 * math.pi
+_SMOOTH_KINDS = ("one", "t", "cos", "sin")
+# kind -> (sup |f|, sup |f'|, sup |f''|) on [0, 1]
+_SMOOTH_SUPS = {"one": (1.0, 0.0, 0.0), "t": (1.0, 1.0, 0.0), "cos": (1.0, _TWO_PI, _TWO_PI ** 2),
+                "sin": (1.0, _TWO_PI, _TWO_PI ** 2)}
+
+
+@dataclass(frozen=True, eq=False)
+class BasisFunction:
+    """A factor ``f`` on ``[0, 1]`` of a separable kernel term, with closed-form values and cell
+    integrals.
+
+    Kinds: ``"one"`` (``1``), ``"t"`` (``t``), ``"cos"`` (``cos 2 pi t``), ``"sin"`` (``sin 2 pi t``)
+    -- smooth, with stated bounds ``sup``, ``sup_derivative``, ``sup_second_derivative`` -- and, for
+    step kernels, ``"cell"`` (the indicator of cell ``cell`` of the uniform partition into ``cells``
+    cells, cells ``(a/n, (a+1)/n]`` as in :func:`cell_index`) and ``"step"`` (``values[a]`` on cell
+    ``a`` of the uniform partition into ``len(values)`` cells), not differentiable.  Build them
+    with :meth:`smooth`, :meth:`indicator` and :meth:`step`.
+    """
+
+    kind: str
+    values: np.ndarray | None = field(default=None, repr=False)
+    cell: int | None = None
+    cells: int | None = None
+
+    @staticmethod
+    def smooth(kind: str) -> BasisFunction:
+        """``"one"``, ``"t"``, ``"cos"`` or ``"sin"``."""
+        return BasisFunction(check_choice("kind", kind, _SMOOTH_KINDS, f"use one of {_SMOOTH_KINDS}"))
+
+    @staticmethod
+    def indicator(cell: int, cells: int) -> BasisFunction:
+        """The indicator of cell ``cell`` (0-based) of the uniform partition into ``cells`` cells."""
+        cells = _check_n("cells", cells)
+        cell = check_int("cell", cell, 0, f"pass a cell index in 0..{cells - 1}")
+        if cell >= cells:
+            raise bad_argument("cell", cell, f"must be < cells = {cells}", f"pass a cell index in 0..{cells - 1}")
+        return BasisFunction("cell", cell=cell, cells=cells)
+
+    @staticmethod
+    def step(values) -> BasisFunction:
+        """``values[a]`` on cell ``a`` of the uniform partition into ``len(values)`` cells (a view of
+        ``values`` is kept when it is a read-only float64 vector, e.g. a row of a ``StepKernel``)."""
+        v = np.asarray(values)
+        if not (v.dtype == np.float64 and v.ndim == 1 and v.size and not v.flags.writeable):
+            v = check_vector("values", values, what="step values").copy()
+            v.setflags(write=False)
+        return BasisFunction("step", values=v)
+
+    @property
+    def is_smooth(self) -> bool:
+        """Whether the derivative bounds exist (kinds ``one``, ``t``, ``cos``, ``sin``)."""
+        return self.kind in _SMOOTH_KINDS
+
+    def __call__(self, t) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        k = self.kind
+        if k == "one":
+            return np.ones_like(t)
+        if k == "t":
+            return t.copy()
+        if k == "cos":
+            return np.cos(_TWO_PI * t)
+        if k == "sin":
+            return np.sin(_TWO_PI * t)
+        if k == "cell":
+            return (cell_index(t, self.cells) == self.cell).astype(float)
+        return self.values[cell_index(t, self.values.size)]
+
+    def _smooth_only(self, what: str):
+        if not self.is_smooth:
+            raise bad_argument("basis function", f"kind {self.kind!r}", f"has no {what} (a step function)",
+                               "use the kernel's cells (step kernels are exact on them)")
+
+    def derivative(self, t) -> np.ndarray:
+        """``f'(t)`` (smooth kinds only)."""
+        self._smooth_only("derivative")
+        t = np.asarray(t, dtype=float)
+        if self.kind == "one":
+            return np.zeros_like(t)
+        if self.kind == "t":
+            return np.ones_like(t)
+        if self.kind == "cos":
+            return -_TWO_PI * np.sin(_TWO_PI * t)
+        return _TWO_PI * np.cos(_TWO_PI * t)
+
+    @property
+    def sup(self) -> float:
+        """``sup |f|`` on ``[0, 1]``."""
+        if self.kind == "cell":
+            return 1.0
+        if self.kind == "step":
+            return float(np.max(np.abs(self.values)))
+        return _SMOOTH_SUPS[self.kind][0]
+
+    @property
+    def sup_derivative(self) -> float:
+        """``sup |f'|`` on ``[0, 1]`` (smooth kinds only)."""
+        self._smooth_only("derivative")
+        return _SMOOTH_SUPS[self.kind][1]
+
+    @property
+    def sup_second_derivative(self) -> float:
+        """``sup |f''|`` on ``[0, 1]`` (smooth kinds only)."""
+        self._smooth_only("second derivative")
+        return _SMOOTH_SUPS[self.kind][2]
+
+    def integrals(self, edges) -> np.ndarray:
+        """Exact ``int_{e_c}^{e_{c+1}} f`` over the cells of a partition (an ``int n`` or the edges,
+        :func:`solvers.quadrature.partition_edges`), shape ``(n,)``.
+
+        Closed forms written as products, so a cell of width ``h`` has a relative error of a few
+        ulps, not ``u / h``: ``h``, ``h (a + b) / 2``, ``cos(pi (a + b)) sin(pi h) / pi`` and
+        ``sin(pi (a + b)) sin(pi h) / pi``; partition overlaps (:func:`solvers.quadrature.overlap_matrix`)
+        for the step kinds."""
+        e = partition_edges(edges, "edges")
+        a, b = e[:-1], e[1:]
+        h = b - a
+        k = self.kind
+        if k == "one":
+            return h
+        if k == "t":
+            return h * 0.5 * (a + b)
+        if k in ("cos", "sin"):
+            s = np.sin(math.pi * h) / math.pi
+            if k == "cos":  # sin(2 pi b) - sin(2 pi a) = 2 cos(pi (a + b)) sin(pi (b - a))
+                return np.cos(math.pi * (a + b)) * s
+            return np.sin(math.pi * (a + b)) * s  # cos(2 pi a) - cos(2 pi b) = 2 sin(pi (a + b)) sin(pi h)
+        if k == "cell":
+            lo, hi = self.cell / self.cells, (self.cell + 1) / self.cells
+            return np.clip(np.minimum(b, hi) - np.maximum(a, lo), 0.0, None)
+        return overlap_matrix(e, self.values.size) @ self.values
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, BasisFunction) or (self.kind, self.cell, self.cells) != (
+                other.kind, other.cell, other.cells):
+            return False
+        return self.values is None or bool(np.array_equal(self.values, other.values))
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.cell, self.cells))
+
+
+@dataclass(frozen=True)
+class SeparableTerm:
+    """``coefficient * first(xi) * second(zeta)`` (``xi`` the first, postsynaptic argument)."""
+
+    coefficient: float
+    first: BasisFunction
+    second: BasisFunction
+
+
+@dataclass(frozen=True)
+class SeparableTerms:
+    """An exact finite separable form ``w(xi, zeta) = sum_r c_r f_r(xi) g_r(zeta)`` of a kernel
+    (:meth:`Kernel.separable_terms`).
+
+    Everything a consumer needs is built from the terms: values (:meth:`first_factors`,
+    :meth:`second_factors`: a rank-``R`` factorisation of ``w`` on any points, e.g.
+    ``W ~ first_factors(labels(N)).T @ second_factors(labels(N)) / N`` off the diagonal), exact cell
+    integrals of the factors (:meth:`first_integrals`, :meth:`second_integrals`) and of ``w`` over
+    rectangles (:meth:`rectangle_integrals`), and for smooth factors their derivative bounds
+    (:class:`BasisFunction`).  Coefficients live on the first factor.
+    """
+
+    terms: tuple[SeparableTerm, ...]
+
+    def __iter__(self):
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __call__(self, xi, zeta) -> np.ndarray:
+        """``w(xi, zeta)`` from the terms (broadcasting)."""
+        xi, zeta = np.asarray(xi, dtype=float), np.asarray(zeta, dtype=float)
+        out = np.zeros(np.broadcast_shapes(xi.shape, zeta.shape))
+        for t in self.terms:
+            out = out + t.coefficient * t.first(xi) * t.second(zeta)
+        return out
+
+    @property
+    def is_smooth(self) -> bool:
+        """Whether every factor is smooth (has derivative bounds)."""
+        return all(t.first.is_smooth and t.second.is_smooth for t in self.terms)
+
+    @property
+    def sup_bound(self) -> float:
+        """``sum_r |c_r| sup |f_r| sup |g_r| >= sup |w|``."""
+        return float(sum(abs(t.coefficient) * t.first.sup * t.second.sup for t in self.terms))
+
+    def first_factors(self, xi) -> np.ndarray:
+        """``c_r f_r(xi)``, shape ``(R, len(xi))``."""
+        xi = np.asarray(xi, dtype=float).reshape(-1)
+        return np.stack([t.coefficient * t.first(xi) for t in self.terms]) if self.terms else np.zeros((0, xi.size))
+
+    def second_factors(self, zeta) -> np.ndarray:
+        """``g_r(zeta)``, shape ``(R, len(zeta))``."""
+        zeta = np.asarray(zeta, dtype=float).reshape(-1)
+        return np.stack([t.second(zeta) for t in self.terms]) if self.terms else np.zeros((0, zeta.size))
+
+    def first_integrals(self, edges) -> np.ndarray:
+        """``c_r int_{cell} f_r`` over the cells of a partition of the first argument, ``(R, n)``."""
+        n = partition_edges(edges, "edges").size - 1
+        return np.stack([t.coefficient * t.first.integrals(edges) for t in self.terms]) if self.terms \
+            else np.zeros((0, n))
+
+    def second_integrals(self, edges) -> np.ndarray:
+        """``int_{cell} g_r`` over the cells of a partition of the second argument, ``(R, n)``."""
+        n = partition_edges(edges, "edges").size - 1
+        return np.stack([t.second.integrals(edges) for t in self.terms]) if self.terms else np.zeros((0, n))
+
+    def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
+        """Exact ``int_{A_a} int_{B_b} w(xi, zeta) dzeta dxi`` over the rectangles of two partitions,
+        shape ``(n_xi, n_zeta)``: ``sum_r c_r (int_{A_a} f_r) (int_{B_b} g_r)`` (summed term by
+        term, so a symmetric form on equal partitions gives an exactly symmetric matrix)."""
+        na = partition_edges(xi_edges, "xi_edges").size - 1
+        nb = partition_edges(zeta_edges, "zeta_edges").size - 1
+        out = np.zeros((na, nb))
+        for t in self.terms:
+            out += t.coefficient * np.multiply.outer(t.first.integrals(xi_edges), t.second.integrals(zeta_edges))
+        return out
+
+    def cell_means(self, n: int) -> np.ndarray:
+        """``n^2 int_{I_a x I_b} w`` on the uniform ``n x n`` grid (the exact cell averages)."""
+        out = np.zeros((n, n))
+        for t in self.terms:
+            out += t.coefficient * np.multiply.outer(t.first.integrals(n) * n, t.second.integrals(n) * n)
+        return out
 
 
 # ------------------------------------------------------------------------------ low-rank factors
@@ -121,7 +398,7 @@ class LowRankFactors:
     Attributes
     ----------
     U : ndarray, shape (N, R)
-        Postsynaptic factors (``U[i, r] = u_r(xi_i)`` for a kernel expansion).
+        Postsynaptic factors (``U[i, r] = f_r(xi_i)`` for a kernel's separable form).
     s : ndarray, shape (R,)
         Coefficients (any sign).
     V : ndarray, shape (N, R)
@@ -170,24 +447,6 @@ class LowRankFactors:
         return W
 
 
-def _factors(kernel: Kernel, U: np.ndarray, s, V: np.ndarray) -> LowRankFactors:
-    """``LowRankFactors(U, s, V)``, or, when the expansion's rank exceeds ``N`` (``N < R``: tiny
-    networks), the exact SVD of the ``N x N`` values ``w(xi_i, xi_j)`` (diagonal included)."""
-    N, R = U.shape
-    if R <= N:
-        return LowRankFactors(U=U, s=s, V=V)
-    P, sig, Qt = np.linalg.svd(kernel.matrix(N, "midpoint"))
-    return LowRankFactors(U=P, s=sig, V=Qt.T)
-
-
-def _no_low_rank(kernel: Kernel):
-    return bad_argument("kernel", kernel, "has no low-rank expansion (ring, two-block, constant, skew, product "
-                        "and step kernels have one)",
-                        "use solvers.particles.LowRankOperator.from_matrix(kernel.weights(N), rank=R) (truncated "
-                        "SVD; verification.graphs.low_rank_approximation reports its error as a bracket) or the "
-                        "dense weights kernel.weights(N)")
-
-
 # ------------------------------------------------------------------------------------------ kernels
 class Kernel:
     """A kernel ``w(xi, zeta)`` on ``[0,1]^2``.
@@ -197,7 +456,9 @@ class Kernel:
     ``w(xi_i, xi_j)/N``, zero diagonal); :meth:`matrix` (``n x n`` values on the grid, by midpoint
     values or cell averages); ``sup`` (``sup |w|``); ``symmetric``; ``name``;
     ``cell_average_exact`` (``matrix(n, "cell-average")`` is the exact cell mean up to rounding,
-    not a quadrature); ``lipschitz`` (``(L_xi, L_zeta)`` or ``None``, see the module docstring).
+    not a quadrature); ``lipschitz`` (``(L_xi, L_zeta)`` or ``None``, see the module docstring);
+    :meth:`separable_terms` (the exact finite separable form, or ``None``) and
+    :meth:`rectangle_integrals` (exact integrals over rectangles, built on it).
     """
 
     name: str = "kernel"
@@ -214,9 +475,16 @@ class Kernel:
         raise NotImplementedError
 
     def __call__(self, xi, zeta):
-        xi = np.asarray(xi, dtype=float)
-        zeta = np.asarray(zeta, dtype=float)
-        return np.asarray(self._eval(xi, zeta), dtype=float) * np.ones(np.broadcast_shapes(xi.shape, zeta.shape))
+        xi = _points("xi", xi)
+        zeta = _points("zeta", zeta)
+        shape = np.broadcast_shapes(xi.shape, zeta.shape)
+        values = self._eval(xi, zeta)
+        try:  # the values of a user's function: real, broadcastable to the points' shape
+            return np.asarray(values, dtype=float) * np.ones(shape)
+        except (TypeError, ValueError):
+            raise bad_argument("kernel", self, f"its function returned {_show_value(values)} for points of shape "
+                               f"{shape}, not real numbers of that shape",
+                               "return a numpy array of the broadcast shape of xi and zeta") from None
 
     def kernel(self, xi, zeta):
         """Evaluate ``w(xi, zeta)`` (vectorised, broadcasting)."""
@@ -226,13 +494,13 @@ class Kernel:
     def degree(self, xi):
         """``int_0^1 w(xi, zeta) dzeta`` (Gauss-Legendre unless a subclass has a closed form)."""
         z, wq = gauss_legendre(_GL_NODES_PER_UNIT)
-        xi = np.asarray(xi, dtype=float)
+        xi = _points("xi", xi)
         return np.tensordot(self(xi[..., None], z), wq, axes=([-1], [0]))
 
     def in_degree(self, zeta):
         """``int_0^1 w(xi, zeta) dxi``."""
         x, wq = gauss_legendre(_GL_NODES_PER_UNIT)
-        zeta = np.asarray(zeta, dtype=float)
+        zeta = _points("zeta", zeta)
         return np.tensordot(self(x, zeta[..., None]), wq, axes=([-1], [0]))
 
     @property
@@ -244,8 +512,8 @@ class Kernel:
     # discretisations -----------------------------------------------------------------------
     def matrix(self, n: int, method: str = "midpoint") -> np.ndarray:
         """``n x n`` discretisation: ``"midpoint"`` values ``w(xi_i, xi_j)`` or ``"cell-average"``
-        ``n^2 int_{I_i x I_j} w`` (exact for step kernels -- partition overlaps -- and for the
-        closed forms of ``ring``, ``skew``, ``product``; otherwise
+        ``n^2 int_{I_i x I_j} w`` (exact for step kernels -- partition overlaps -- and for kernels
+        with a separable form, :meth:`separable_terms`: ``ring``, ``skew``, ``product``; otherwise
         :func:`solvers.quadrature.cell_averages` with 4x4 Gauss-Legendre nodes per cell, error
         ``O(n^-8)`` for smooth kernels)."""
         n = _check_n("n", n)
@@ -257,17 +525,72 @@ class Kernel:
         return self._cell_average(n)
 
     def _cell_average(self, n: int) -> np.ndarray:
+        terms = self.separable_terms()
+        if terms is not None:
+            return terms.cell_means(n)
         return cell_averages(self, n, order=4)
 
+    # exact factors ---------------------------------------------------------------------------
+    def separable_terms(self) -> SeparableTerms | None:
+        """The kernel's exact finite separable form ``w(xi, zeta) = sum_r c_r f_r(xi) g_r(zeta)``
+        (:class:`SeparableTerms`), or ``None`` when it states none (a user's
+        :class:`FunctionKernel`).  ``ring`` (3 terms), ``skew`` (5), ``product`` (1): smooth
+        factors ``1, t, cos 2 pi t, sin 2 pi t``; a :class:`StepKernel` on ``n`` cells: ``n`` terms
+        ``1_{I_a}(xi) values[a, cell(zeta)]`` (``two-block`` 2, ``constant`` 1)."""
+        return None
+
+    def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
+        """Exact ``int_{A_a} int_{B_b} w(xi, zeta) dzeta dxi`` over the rectangles of a partition of
+        the first (``xi``) and of the second (``zeta``) argument, shape ``(n_xi, n_zeta)``.
+
+        Parameters
+        ----------
+        xi_edges, zeta_edges : int or array_like
+            Partitions of ``[0, 1]``: ``n`` uniform cells or increasing edges from 0 to 1
+            (:func:`solvers.quadrature.partition_edges`).
+
+        Raises
+        ------
+        InvalidArgumentError
+            The kernel has no exact form (:meth:`separable_terms` is ``None``).
+        """
+        terms = self.separable_terms()
+        if terms is None:
+            raise bad_argument("kernel", self, "has no exact rectangle integrals (it states no separable form)",
+                               "use solvers.quadrature.cell_averages (Gauss-Legendre) or a named or step kernel")
+        return terms.rectangle_integrals(xi_edges, zeta_edges)
+
     def low_rank(self, N: int) -> LowRankFactors:
-        """Exact low-rank expansion ``w(xi, zeta) = sum_r s_r u_r(xi) v_r(zeta)`` at the labels of ``N``
-        neurons (module docstring); raises :class:`~solvers.errors.InvalidArgumentError` for a kernel
-        without one, naming the alternatives."""
-        raise _no_low_rank(self)
+        """The weights of ``N`` neurons as exact low-rank factors, from :meth:`separable_terms` (module
+        docstring): ``U[i, r] = f_r(xi_i)``, ``s_r = c_r``, ``V[j, r] = g_r(xi_j)``.  When the form has
+        more terms than ``N`` (tiny networks), the exact SVD of the ``N x N`` values ``w(xi_i, xi_j)``
+        instead.
+
+        Raises
+        ------
+        InvalidArgumentError
+            The kernel states no separable form; the message names the alternatives.
+        """
+        N = _check_n("N", N)
+        terms = self.separable_terms()
+        if terms is None:
+            raise bad_argument("kernel", self, "has no low-rank expansion (it states no separable form; ring, "
+                               "two-block, constant, skew, product and step kernels have one)",
+                               "use solvers.particles.LowRankOperator.from_matrix(kernel.weights(N), rank=R) "
+                               "(truncated SVD; verification.graphs.low_rank_approximation brackets its error) or "
+                               "the dense weights kernel.weights(N)")
+        if len(terms) > N:
+            P, sig, Qt = np.linalg.svd(self.matrix(N, "midpoint"))
+            return LowRankFactors(U=P, s=sig, V=Qt.T)
+        g = labels(N)
+        return LowRankFactors(U=np.stack([t.first(g) for t in terms], axis=1),
+                              s=np.array([t.coefficient for t in terms], dtype=float),
+                              V=np.stack([t.second(g) for t in terms], axis=1))
 
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         g = labels(N)
         W = np.empty((N, N), dtype=dtype, order="F")
         # column blocks of ~4 MB of float64 temporaries: peak memory stays ~ one matrix
@@ -330,13 +653,13 @@ class FunctionKernel(Kernel):
 
     def degree(self, xi):
         if self.degree_func is not None:
-            xi = np.asarray(xi, dtype=float)
+            xi = _points("xi", xi)
             return np.asarray(self.degree_func(xi), dtype=float) * np.ones_like(xi)
         return super().degree(xi)
 
     def in_degree(self, zeta):
         if self.in_degree_func is not None:
-            zeta = np.asarray(zeta, dtype=float)
+            zeta = _points("zeta", zeta)
             return np.asarray(self.in_degree_func(zeta), dtype=float) * np.ones_like(zeta)
         return super().in_degree(zeta)
 
@@ -389,6 +712,15 @@ class StepKernel(Kernel):
     def sup(self) -> float:
         return float(np.max(np.abs(self.values)))
 
+    def separable_terms(self) -> SeparableTerms:
+        """``n`` terms ``1_{I_a}(xi) values[a, cell(zeta)]`` (rows of ``values``, kept as views)."""
+        return SeparableTerms(tuple(SeparableTerm(1.0, BasisFunction.indicator(a, self.n),
+                                                  BasisFunction.step(self.values[a])) for a in range(self.n)))
+
+    def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
+        """Exact: ``P_xi values P_zeta^T`` with the partition overlaps ``P[a, b] = |A_a cap I_b|``."""
+        return overlap_matrix(xi_edges, self.n) @ self.values @ overlap_matrix(zeta_edges, self.n).T
+
     def _cell_average(self, n: int) -> np.ndarray:
         if n % self.n == 0:
             k = n // self.n
@@ -399,25 +731,12 @@ class StepKernel(Kernel):
 
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         if N == self.n:
             W = np.asfortranarray(self.values / N, dtype=dtype)
             np.fill_diagonal(W, 0.0)
             return W
         return super().weights(N, dtype=dtype)
-
-    def low_rank(self, N: int) -> LowRankFactors:
-        """``w = sum_k sigma_k p_k(xi) q_k(zeta)`` from the SVD ``values = P diag(sigma) Q^T``: with
-        ``1_a`` the indicator of block ``a``, ``w = sum_{a,b} values[a, b] 1_a(xi) 1_b(zeta)``, so
-        ``p_k = sum_a P[a, k] 1_a`` and ``q_k = sum_b Q[b, k] 1_b``.  Singular values below
-        ``n eps sigma_max`` are dropped (rank = numerical rank of the values, at least 1).
-        ``two-block(a, b)``: ``sigma = (|a + b|, |a - b|)``, ``p = q = (1, +-1) / sqrt 2`` on the two halves,
-        i.e. ``w = (a + b)/2 + (a - b)/2 sgn(1/2 - xi) sgn(1/2 - zeta)`` (rank 2; rank 1 when ``a = +-b``);
-        ``constant(J)``: rank 1."""
-        N = _check_n("N", N)
-        P, sig, Qt = np.linalg.svd(self.values)
-        keep = max(1, int(np.sum(sig > self.n * np.finfo(float).eps * sig[0])))
-        cells = cell_index(labels(N), self.n)
-        return _factors(self, P[cells, :keep], sig[:keep], Qt[:keep, :].T[cells])
 
 
 def step_values(W, name: str = "W") -> np.ndarray:
@@ -456,8 +775,20 @@ def coupling_matrix(kernel: Kernel, n: int) -> tuple[np.ndarray, str]:
     check_instance("kernel", kernel, Kernel, "pass e.g. solvers.graphons.ring() or step_kernel(W)")
     n = _check_n("n", n)
     if isinstance(kernel, StepKernel):
-        return np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
-    return np.ascontiguousarray(kernel.matrix(n, "midpoint")), "midpoint"
+        K, rule = np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
+    else:
+        K, rule = np.ascontiguousarray(kernel.matrix(n, "midpoint")), "midpoint"
+    if K.shape != (n, n):
+        raise bad_argument("kernel", kernel, f"returned values of shape {K.shape} on an {n} x {n} grid",
+                           "make the kernel function broadcast its two arguments (use numpy operations)")
+    if not np.all(np.isfinite(K)):
+        i, j = (int(v) for v in np.argwhere(~np.isfinite(K))[0])
+        g = labels(n)
+        raise bad_argument("kernel", kernel, f"the kernel itself is not finite: w(xi, zeta) = {float(K[i, j])} at "
+                           f"(xi, zeta) = ({g[i]:.6g}, {g[j]:.6g}), a node pair of the {n} x {n} coupling grid "
+                           f"({rule})", "fix the kernel function so that it is finite on [0, 1]^2 (no time step "
+                           "or other solver setting can repair a non-finite kernel)")
+    return K, rule
 
 
 # ----------------------------------------------------------------------------- named kernels (S8)
@@ -466,7 +797,9 @@ def ring(J0: float = 1.0, J1: float = 0.5) -> FunctionKernel:
 
     ``sup |w| = |J0| + |J1|``.  Derivative bounds: ``d_xi w = -2 pi J1 sin(2 pi (xi - zeta)) =
     -d_zeta w``, so ``L_xi = L_zeta = 2 pi |J1|`` (attained where ``xi - zeta = 1/4``).  Cell
-    averages in closed form: ``J0 + J1 sinc(1/n)^2 cos(2 pi (xi_i - xi_j))``.
+    averages and rectangle integrals exact, from the separable form
+    ``J0 + J1 (cos 2 pi xi cos 2 pi zeta + sin 2 pi xi sin 2 pi zeta)`` (:meth:`Kernel.separable_terms`;
+    the cell average is ``J0 + J1 sinc(1/n)^2 cos(2 pi (xi_i - xi_j))``).
     """
     J0 = check_real("J0", J0)
     J1 = check_real("J1", J1)
@@ -485,6 +818,7 @@ class _RingKernel(FunctionKernel):
         """Rank-3 form ``J0 + J1 (cos_i cos_j + sin_i sin_j)`` by one BLAS product: ~3x faster than
         evaluating the cosine on N^2 entries, equal to it to a few ulps, peak memory ~1 matrix."""
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         g = 2 * np.pi * labels(N)
         C = np.stack([np.cos(g), np.sin(g)], axis=1)
         W = ((self.params["J1"] / N) * C) @ C.T  # symmetric to rounding: its transpose is F-ordered
@@ -493,20 +827,11 @@ class _RingKernel(FunctionKernel):
         np.fill_diagonal(W, 0.0)
         return W if W.dtype == dtype else np.asfortranarray(W, dtype=dtype)
 
-    def low_rank(self, N: int) -> LowRankFactors:
-        """Rank 3: ``cos(2 pi (xi - zeta)) = cos 2 pi xi cos 2 pi zeta + sin 2 pi xi sin 2 pi zeta``, so
-        ``w = J0 * 1 * 1 + J1 cos cos + J1 sin sin``: ``U = V = [1, cos 2 pi xi, sin 2 pi xi]``,
-        ``s = (J0, J1, J1)``."""
-        N = _check_n("N", N)
-        g = 2 * np.pi * labels(N)
-        F = np.stack([np.ones(N), np.cos(g), np.sin(g)], axis=1)
-        return _factors(self, F, [self.params["J0"], self.params["J1"], self.params["J1"]], F)
-
-    def _cell_average(self, n: int) -> np.ndarray:
-        # cell average of cos(2 pi (xi - zeta)) is sinc(1/n)^2 cos(2 pi (xi_i - xi_j)), exact
-        s = np.sinc(1.0 / n)
-        g = labels(n)
-        return self.params["J0"] + self.params["J1"] * s * s * np.cos(2 * np.pi * (g[:, None] - g[None, :]))
+    def separable_terms(self) -> SeparableTerms:
+        """``J0 + J1 (cos 2 pi xi cos 2 pi zeta + sin 2 pi xi sin 2 pi zeta)``."""
+        one, cos, sin = (BasisFunction.smooth(k) for k in ("one", "cos", "sin"))
+        J0, J1 = self.params["J0"], self.params["J1"]
+        return SeparableTerms((SeparableTerm(J0, one, one), SeparableTerm(J1, cos, cos), SeparableTerm(J1, sin, sin)))
 
 
 def two_block(a: float = 1.5, b: float = 0.2) -> StepKernel:
@@ -538,9 +863,10 @@ def skew() -> FunctionKernel:
 
     Derivative bounds: ``d_xi w = 0.6 + pi cos(2 pi (xi - zeta))`` and ``d_zeta w = -0.4 -
     pi cos(2 pi (xi - zeta))``, so ``L_xi = 0.6 + pi`` and ``L_zeta = 0.4 + pi`` (attained on the
-    diagonal ``xi = zeta``).  Cell averages in closed form: the affine part at the midpoints plus
-    ``0.5 sinc(1/n)^2 sin(2 pi (xi_i - xi_j))`` (the mean of ``e^{2 pi i x}`` over a cell of width
-    ``h`` centred at ``c`` is ``sinc(h) e^{2 pi i c}``).
+    diagonal ``xi = zeta``).  Cell averages and rectangle integrals exact, from the separable form
+    ``0.8 + 0.6 xi - 0.4 zeta + 0.5 (sin 2 pi xi cos 2 pi zeta - cos 2 pi xi sin 2 pi zeta)``
+    (:meth:`Kernel.separable_terms`; the cell average is the affine part at the midpoints plus
+    ``0.5 sinc(1/n)^2 sin(2 pi (xi_i - xi_j))``).
     """
     return _SkewKernel(
         func=_skew_func, name="skew", symmetric=False, sup_value=_skew_sup(),
@@ -552,30 +878,19 @@ def skew() -> FunctionKernel:
 class _SkewKernel(FunctionKernel):
     cell_average_exact = True
 
-    def low_rank(self, N: int) -> LowRankFactors:
-        """Rank 4: ``sin(2 pi (xi - zeta)) = sin 2 pi xi cos 2 pi zeta - cos 2 pi xi sin 2 pi zeta`` and
-        ``0.8 + 0.6 xi - 0.4 zeta = 1 * (0.8 - 0.4 zeta) + 0.6 xi * 1``, so ``U = [1, xi, sin, cos]``,
-        ``s = (1, 0.6, 0.5, -0.5)``, ``V = [0.8 - 0.4 zeta, 1, cos, sin]`` (non-symmetric: ``U != V``)."""
-        N = _check_n("N", N)
-        x = labels(N)
-        g = 2 * np.pi * x
-        one = np.ones(N)
-        U = np.stack([one, x, np.sin(g), np.cos(g)], axis=1)
-        V = np.stack([0.8 - 0.4 * x, one, np.cos(g), np.sin(g)], axis=1)
-        return _factors(self, U, [1.0, 0.6, 0.5, -0.5], V)
-
-    def _cell_average(self, n: int) -> np.ndarray:
-        s = np.sinc(1.0 / n)
-        g = labels(n)
-        x, z = g[:, None], g[None, :]
-        return 0.8 + 0.6 * x - 0.4 * z + 0.5 * s * s * np.sin(2 * np.pi * (x - z))
+    def separable_terms(self) -> SeparableTerms:
+        """``0.8 + 0.6 xi - 0.4 zeta + 0.5 (sin 2 pi xi cos 2 pi zeta - cos 2 pi xi sin 2 pi zeta)``."""
+        one, t, cos, sin = (BasisFunction.smooth(k) for k in ("one", "t", "cos", "sin"))
+        return SeparableTerms((SeparableTerm(0.8, one, one), SeparableTerm(0.6, t, one), SeparableTerm(-0.4, one, t),
+                               SeparableTerm(0.5, sin, cos), SeparableTerm(-0.5, cos, sin)))
 
 
 def product() -> FunctionKernel:
     """``w = 2 xi zeta``: ``degree(xi) = xi``, ``in_degree(zeta) = zeta``, ``sup = 2``.
 
     Derivative bounds: ``d_xi w = 2 zeta``, ``d_zeta w = 2 xi``, so ``L_xi = L_zeta = 2`` (at
-    ``zeta = 1``, resp. ``xi = 1``).  Cell averages in closed form: bilinear, so the midpoint value.
+    ``zeta = 1``, resp. ``xi = 1``).  Cell averages and rectangle integrals exact, from the separable
+    form (one term; bilinear, so the cell average is the midpoint value).
     """
     return _ProductKernel(func=lambda x, z: 2.0 * x * z, name="product", symmetric=True,
                           degree_func=lambda x: x, in_degree_func=lambda z: z, sup_value=2.0,
@@ -586,15 +901,10 @@ def product() -> FunctionKernel:
 class _ProductKernel(FunctionKernel):
     cell_average_exact = True
 
-    def low_rank(self, N: int) -> LowRankFactors:
-        """Rank 1: ``U = V = xi``, ``s = 2``."""
-        N = _check_n("N", N)
-        x = labels(N)[:, None]
-        return LowRankFactors(U=x, s=[2.0], V=x)
-
-    def _cell_average(self, n: int) -> np.ndarray:
-        g = labels(n)  # bilinear: the cell average is the midpoint value
-        return 2.0 * g[:, None] * g[None, :]
+    def separable_terms(self) -> SeparableTerms:
+        """``2 xi zeta``."""
+        t = BasisFunction.smooth("t")
+        return SeparableTerms((SeparableTerm(2.0, t, t),))
 
 
 KERNELS: dict[str, Callable[..., Kernel]] = {
@@ -626,6 +936,7 @@ def checkerboard(N: int, *, J: float = 1.0, dtype=np.float64) -> np.ndarray:
     Under the given labels its step kernel converges weakly-* to ``J`` but stays at cut norm ``J/4``
     from it; relabelled by parity it is the two-population kernel ``2J 1{same parity}``.
     """
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     J = check_real("J", J)
     i = np.arange(N)
@@ -637,6 +948,7 @@ def checkerboard(N: int, *, J: float = 1.0, dtype=np.float64) -> np.ndarray:
 def random_sign(N: int, *, seed, J: float = 1.0, dtype=np.float64) -> np.ndarray:
     """``W_ij = +-J/N`` i.i.d. fair signs, ``W_ii = 0``; cut-norm limit is the zero kernel.
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     J = check_real("J", J)
     rng = make_rng(seed)
@@ -666,6 +978,7 @@ def w_random(kernel: Kernel, N: int, *, seed, dtype=np.float64) -> WRandomGraph:
     """``W_ij = M sign(w(U_i,U_j)) A_ij / N``, ``A_ij ~ Bernoulli(|w(U_i,U_j)|/M)``, ``M = sup|w|``,
     ``U_i`` i.i.d. uniform, labels shuffled; ``W_ii = 0``.  ``E[N W_ij | U] = w(U_i, U_j)``.
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     check_instance("kernel", kernel, Kernel, "pass e.g. ring()")
     N = _check_n("N", N)
     rng = make_rng(seed)
@@ -701,6 +1014,7 @@ def alternating(N: int, *, dtype=np.float64) -> np.ndarray:
 def hub(N: int, *, dtype=np.float64) -> np.ndarray:
     """Negative control: ``W_i1 = 0.5`` for all ``i != 1`` (neuron 1 kicks everyone by O(1)), the rest
     ``1/N``, ``W_ii = 0``.  ``kappa_N = N/2`` grows: violates the O(1/N) hypothesis."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N, minimum=2)
     W = np.full((N, N), 1.0 / N, dtype=dtype, order="F")
     W[:, 0] = 0.5
@@ -712,6 +1026,7 @@ def sparse_erdos_renyi(N: int, *, seed, p: float | None = None, dtype=np.float64
     """Sparse Erdos-Renyi weights ``W_ij = A_ij / (N p)``, ``A_ij ~ Bernoulli(p)`` (default
     ``p = N^{-1/2}``), ``W_ii = 0``.  ``kappa_N = 1/p`` grows like ``N^{1/2}``: violates O(1/N).
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     fix = "pass a connection probability in (0, 1]"
     p = N ** -0.5 if p is None else check_real("p", p, fix)
@@ -729,8 +1044,80 @@ def sparse_erdos_renyi(N: int, *, seed, p: float | None = None, dtype=np.float64
     return A
 
 
-WEIGHT_SEQUENCES = ("ring", "two-block", "constant", "skew", "product", "checkerboard",
-                    "random-sign", "w-random", "alternating", "hub", "erdos-renyi")
+@dataclass(frozen=True)
+class NamedSequence:
+    """One entry of :data:`WEIGHT_SEQUENCES`, the one registry of named weight sequences (SPEC section 8).
+
+    Attributes
+    ----------
+    name : str
+        The name :func:`build_weights` (and ``ifmf simulate --kernel``, ``ifmf weights``) accepts.
+    summary : str
+        One line: the weights and what their step kernels converge to.
+    kernel : bool
+        The name is also a kernel of :data:`KERNELS` (``named_kernel(name)`` gives ``w``, the limit
+        of the sequence, usable by the PDE solvers and ``ifmf solve``).
+    random : bool
+        The weights are random: :func:`build_weights` needs ``seed``.
+    sparse : bool
+        :func:`build_weights` returns a scipy sparse matrix.
+    scratch : float
+        Peak temporary memory of the builder, in ``N x N`` float64 matrices beyond the result (an
+        estimate from the builder's code, for :meth:`peak_bytes`).
+    float64_first : bool
+        The builder makes a float64 matrix and converts it (one more matrix for ``dtype=float32``).
+    """
+
+    name: str
+    summary: str
+    kernel: bool = False
+    random: bool = False
+    sparse: bool = False
+    scratch: float = 0.0
+    float64_first: bool = False
+
+    def peak_bytes(self, N: int, *, dtype=np.float64) -> int:
+        """Estimated peak memory of ``build_weights(name, N, dtype=dtype)`` in bytes (result plus
+        temporaries; for the sparse sequence, its ``N^{3/2}`` stored entries and their indices)."""
+        N = _check_n("N", N)
+        item = _check_dtype(dtype).itemsize
+        if self.sparse:
+            return int(4 * 8 * N ** 1.5 + 16 * N)
+        extra = 8 if (self.float64_first and item != 8) else 0
+        return int(N * N * (item + 8 * self.scratch + extra))
+
+
+WEIGHT_SEQUENCES: dict[str, NamedSequence] = {s.name: s for s in (
+    NamedSequence("ring", "W_ij = w(xi_i, xi_j)/N, w = 1 + 0.5 cos(2 pi (xi - zeta))", kernel=True,
+                  float64_first=True),
+    NamedSequence("two-block", "W_ij = w(xi_i, xi_j)/N, w = 1.5 on the diagonal blocks, 0.2 off", kernel=True),
+    NamedSequence("constant", "W_ij = 1/N (w = 1)", kernel=True),
+    NamedSequence("skew", "W_ij = w(xi_i, xi_j)/N, w = 0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta)) "
+                  "(non-symmetric)", kernel=True),
+    NamedSequence("product", "W_ij = w(xi_i, xi_j)/N, w = 2 xi zeta", kernel=True),
+    NamedSequence("checkerboard", "W_ij = (1 + (-1)^(i+j))/N: two populations by parity; weak-* limit 1, "
+                  "cut-norm limit 2 1{same parity} after relabelling", scratch=3.0),
+    NamedSequence("random-sign", "W_ij = +-1/N i.i.d. fair signs; cut-norm limit 0 (neurons decouple)",
+                  random=True, scratch=3.0),
+    NamedSequence("w-random", "W_ij = M sign(w) Bernoulli(|w(U_i, U_j)|/M)/N from ring, labels shuffled; "
+                  "limit ring after relabelling", random=True, scratch=5.0),
+    NamedSequence("alternating", "ring for even N, two-block for odd N: two accumulation points",
+                  float64_first=True),
+    NamedSequence("hub", "W_i1 = 0.5, the rest 1/N: kappa_N = N/2 grows (violates the O(1/N) hypothesis)"),
+    NamedSequence("erdos-renyi", "sparse W_ij = Bernoulli(p)/(N p), p = N^-1/2: kappa_N = N^1/2 grows "
+                  "(violates the O(1/N) hypothesis)", random=True, sparse=True),
+)}
+"""The named weight sequences (one registry: :func:`build_weights`, the ``ifmf`` commands and the
+docs read it).  The entries with ``kernel=True`` are the kernels of :data:`KERNELS`."""
+
+
+def sequence_info(name: str) -> NamedSequence:
+    """The :class:`NamedSequence` of a name of :data:`WEIGHT_SEQUENCES` (``_`` accepted for ``-``,
+    any case); an unknown name raises and lists the valid ones."""
+    key = str(name).lower().replace("_", "-")
+    if key not in WEIGHT_SEQUENCES:
+        raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
+    return WEIGHT_SEQUENCES[key]
 
 
 def build_weights(name: str, N: int, *, seed=None, dtype=np.float64, **params):
@@ -740,26 +1127,27 @@ def build_weights(name: str, N: int, *, seed=None, dtype=np.float64, **params):
     and returns the :class:`WRandomGraph`'s weights.  Random sequences need ``seed`` (an error
     otherwise); deterministic ones ignore it.  ``params`` go to the kernel or sequence builder.
     """
-    key = str(name).lower().replace("_", "-")
+    key = sequence_info(name).name
     if key in KERNELS:
         return named_kernel(key, **params).weights(N, dtype=dtype)
-    if key == "checkerboard":
-        return checkerboard(N, dtype=dtype, **params)
-    if key == "alternating":
-        return alternating(N, dtype=dtype)
-    if key == "hub":
-        return hub(N, dtype=dtype)
-    if key in ("random-sign", "w-random", "erdos-renyi"):
-        if seed is None:
-            raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
-        if key == "random-sign":
-            return random_sign(N, seed=seed, dtype=dtype, **params)
-        if key == "erdos-renyi":
-            return sparse_erdos_renyi(N, seed=seed, dtype=dtype, **params)
+    if key in ("random-sign", "w-random", "erdos-renyi") and seed is None:
+        raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
+    if key == "w-random":
         kname = params.pop("kernel", "ring")
         kern = kname if isinstance(kname, Kernel) else named_kernel(kname, **params)
         return w_random(kern, N, seed=seed, dtype=dtype).weights
-    raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
+    builder = {"checkerboard": checkerboard, "alternating": alternating, "hub": hub,
+               "random-sign": random_sign, "erdos-renyi": sparse_erdos_renyi}[key]
+    kwargs = dict(params, dtype=dtype)
+    if WEIGHT_SEQUENCES[key].random:
+        kwargs["seed"] = seed
+    try:  # a parameter the builder does not take is the caller's error, not a TypeError
+        inspect.signature(builder).bind(N, **kwargs)
+    except TypeError as exc:
+        raise bad_argument("params", params, f"wrong parameters for sequence {key!r} ({exc})",
+                           f"see help(solvers.graphons.{builder.__name__})") from None
+    return builder(N, **kwargs)
+    raise RuntimeError(f"internal error: sequence {key!r} is registered but has no builder")  # pragma: no cover
 
 
 # ----------------------------------------------------------------------------------- validation / IO
@@ -800,34 +1188,96 @@ def validate_weights(W, name: str = "weights"):
     return A
 
 
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+_WEIGHT_EXTENSIONS = (".npy", ".npz", ".csv", ".mtx")
+
+
+def _describe_start(head: bytes) -> str:
+    """What the first bytes of a file look like (for the error of a file whose extension lies)."""
+    if not head:
+        return "it is empty"
+    if head.startswith(b"\x80"):
+        return "it looks like a Python pickle"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it starts with the bytes {head[:12]!r}"
+    first = text.splitlines()[0][:40] if text.splitlines() else text[:40]
+    if text.startswith("%%MatrixMarket"):
+        return "it looks like a MatrixMarket text file (.mtx)"
+    return f"it looks like text, first line {first!r}"
+
+
+def _weight_file_error(p: str, ext: str) -> InvalidArgumentError | None:
+    """The error for a path that is not a readable weight file of its extension, or None."""
+    if os.path.isdir(p):
+        inside = sorted(f for f in os.listdir(p) if os.path.splitext(f)[1].lower() in _WEIGHT_EXTENSIONS)
+        shown = ", ".join(inside[:4]) + (", ..." if len(inside) > 4 else "")
+        fix = (f"pass the weight files inside it ({shown}), e.g. {os.path.join(p, inside[0])}" if inside else
+               "pass a weight file (.npy, .npz, .csv or .mtx); this folder holds none")
+        return bad_argument("path", p, "is a folder, not a weight file", fix)
+    if not os.path.exists(p):
+        return bad_argument("path", p, "file does not exist", "check the path")
+    if ext not in _WEIGHT_EXTENSIONS:
+        return bad_argument("path", p, f"unknown extension {ext!r}", "use .npy, .npz, .csv or .mtx")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        return bad_argument("path", p, f"cannot be opened ({exc.strerror or exc})",
+                            "check the file's permissions (it must be readable)")
+    magic = _MAGIC.get(ext)
+    if magic is not None and not head.startswith(magic):
+        kind = "a NumPy .npy file" if ext == ".npy" else "a NumPy .npz (zip) archive"
+        hint = ("rename it to .csv if it holds comma-separated numbers, or write it with numpy.save"
+                if ext == ".npy" else "write it with numpy.savez(path, W=W) or scipy.sparse.save_npz")
+        return bad_argument("path", p, f"could not be read as a {ext} matrix: it is not {kind} "
+                            f"({_describe_start(head)})", hint)
+    return None
+
+
 def load_weights(path: str | os.PathLike):
     """Load a weight matrix from ``.npy``, ``.npz``, ``.csv`` or ``.mtx`` (dense or sparse).
 
     Returns a dense float64 ndarray or a scipy sparse CSC matrix, validated by
     :func:`validate_weights`.  Raises :class:`~solvers.errors.InvalidArgumentError` for a missing
-    file, an unknown extension or contents that are not a real square matrix.
+    file, a folder, an unreadable file, an unknown extension, a file whose contents do not match
+    its extension (e.g. text named ``.npy``), a file holding Python objects (files are never
+    unpickled) or contents that are not a real square matrix.
     """
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise bad_argument("path", p, "file does not exist", "check the path")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise bad_argument("path", path, "must be a file path", "pass e.g. 'W_1000.npy'")
+    p = os.fsdecode(os.fspath(path))
+    if not p:
+        raise bad_argument("path", p, "is empty", "pass the path of a weight file, e.g. 'W_1000.npy'")
     ext = os.path.splitext(p)[1].lower()
+    problem = _weight_file_error(p, ext)
+    if problem is not None:
+        raise problem
     try:
         if ext == ".npy":
             W = np.load(p, allow_pickle=False)
         elif ext == ".npz":
             W = _load_npz(p)
         elif ext == ".csv":
-            W = np.loadtxt(p, delimiter=",", ndmin=2)
-        elif ext == ".mtx":
+            with warnings.catch_warnings():  # an empty file: our error below, not numpy's warning
+                warnings.simplefilter("ignore", UserWarning)
+                W = np.loadtxt(p, delimiter=",", ndmin=2)
+        else:
             from scipy.io import mmread
 
             W = mmread(p)
             if sp.issparse(W):
                 W = W.tocsc()
-        else:
-            raise bad_argument("path", p, f"unknown extension {ext!r}", "use .npy, .npz, .csv or .mtx")
     except InvalidArgumentError:
         raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise bad_argument("path", p, f"could not be read as a {ext} matrix: it holds Python objects, and "
+                               "weight files are never unpickled (they could run code)",
+                               "save a numeric array, e.g. numpy.save(path, W.astype(float))") from None
+        raise bad_argument("path", p, f"could not be read as a {ext} matrix ({type(exc).__name__}: {exc})",
+                           "check the file format") from None
     except Exception as exc:
         raise bad_argument("path", p, f"could not be read as a {ext} matrix ({type(exc).__name__}: {exc})",
                            "check the file format") from None

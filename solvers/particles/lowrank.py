@@ -3,7 +3,8 @@ r"""Low-rank weights ``W = U diag(s) V^T / N`` and their exact event loop (leaky
 Operator
     :class:`LowRankOperator` holds the factors (a :class:`~solvers.graphons.LowRankFactors`), built
     from a kernel's exact expansion (:meth:`LowRankOperator.from_kernel`, ``kernel.low_rank(N)``: ring
-    rank 3, two-block 2, constant 1, skew 4, product 1, any step kernel) or from a matrix by
+    rank 3, two-block 2, constant 1, skew 5, product 1, a step kernel on n cells n; from the kernel's
+    separable form, :meth:`solvers.graphons.Kernel.separable_terms`) or from a matrix by
     truncated SVD (:meth:`LowRankOperator.from_matrix`; its truncation error as a certified bracket:
     :func:`verification.graphs.low_rank_approximation`).  Memory ``O(N R)``, never ``N^2``.  It is
     accepted by :func:`solvers.particles.simulate` wherever a matrix is (exact and clock methods,

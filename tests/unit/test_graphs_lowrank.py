@@ -46,4 +46,4 @@ def test_bracket_of_an_exact_kernel_expansion_is_at_rounding_level():
     N = 120
     err = low_rank_error(skew().weights(N), LowRankOperator.from_kernel(skew(), N))
     assert err.operator_norm.upper < 1e-13 and err.cut_norm.upper < 1e-13
-    assert err.rank == 4 and err.N == N
+    assert err.rank == 5 and err.N == N
