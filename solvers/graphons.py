@@ -20,7 +20,13 @@ values, cell integrals and, for the smooth ones, derivative bounds): ``ring`` 3 
 terms (``two-block`` 2, ``constant`` 1; indicator and step factors); a user's
 :class:`FunctionKernel` returns ``None``.  ``kernel.rectangle_integrals(xi_edges, zeta_edges)``
 gives the exact integrals over the rectangles of two partitions (raising for a kernel without a
-form).  The metrics (:mod:`verification.metrics`) and the cell averages use them.
+form).  The metrics (:mod:`verification.metrics`) and the cell averages use them, and so do the
+low-rank weights: ``kernel.low_rank(N)`` (a :class:`LowRankFactors`, ``W = U diag(s) V^T / N`` with
+``U[i, r] = f_r(xi_i)``, ``s_r = c_r``, ``V[j, r] = g_r(xi_j)``), whose off-diagonal entries equal
+``kernel.weights(N)`` up to rounding (rank = number of terms: ``ring`` 3, ``two-block`` 2,
+``constant`` 1, ``skew`` 5, ``product`` 1); its diagonal ``w(xi_i, xi_i) / N`` is not zeroed, as the
+network never uses it (the reset wins, SPEC section 1).  A kernel without a form raises and names the
+alternatives (truncated SVD of its weights, dense weights).
 
 Cell averages ``kernel.matrix(n, "cell-average")`` are exact (up to rounding) for step kernels
 (partition overlaps) and for ``ring``, ``skew`` and ``product`` (from the separable form);
@@ -64,6 +70,7 @@ from solvers.validation import (check_choice, check_instance, check_int, check_m
 __all__ = [
     "Kernel",
     "FunctionKernel",
+    "LowRankFactors",
     "BasisFunction",
     "SeparableTerm",
     "SeparableTerms",
@@ -383,6 +390,63 @@ class SeparableTerms:
         return out
 
 
+# ------------------------------------------------------------------------------ low-rank factors
+@dataclass(frozen=True)
+class LowRankFactors:
+    """Factors of a rank-``R`` weight matrix ``W = U diag(s) V^T / N`` (row ``i`` postsynaptic).
+
+    Attributes
+    ----------
+    U : ndarray, shape (N, R)
+        Postsynaptic factors (``U[i, r] = f_r(xi_i)`` for a kernel's separable form).
+    s : ndarray, shape (R,)
+        Coefficients (any sign).
+    V : ndarray, shape (N, R)
+        Presynaptic factors.
+
+    The diagonal ``W_ii = sum_r U_ir s_r V_ir / N`` is not zeroed: the network ignores it (the reset
+    wins, SPEC section 1).  Checks: ``U`` and ``V`` finite real 2-D arrays of the same shape
+    ``(N, R)`` with ``1 <= R <= N``, ``s`` finite of length ``R``.
+    """
+
+    U: np.ndarray
+    s: np.ndarray
+    V: np.ndarray
+
+    def __post_init__(self):
+        U = check_matrix("U", self.U, fix="pass the postsynaptic factors as an (N, R) array")
+        V = check_matrix("V", self.V, fix="pass the presynaptic factors as an (N, R) array of the shape of U")
+        N, R = U.shape
+        if V.shape != U.shape:
+            raise bad_argument("V", f"array of shape {V.shape}", f"must have the shape of U, {U.shape}",
+                               "pass U and V with one row per neuron and one column per rank")
+        if R > N:
+            raise bad_argument("U", f"array of shape {U.shape}", f"rank R = {R} exceeds N = {N} (a rank above N "
+                               "stores more than the matrix itself)",
+                               "pass at most N columns, or the dense weights (an N x N matrix)")
+        s = check_vector("s", self.s, R, what="coefficients",
+                         fix=f"pass {R} coefficients (one per column of U and V)")
+        object.__setattr__(self, "U", U)
+        object.__setattr__(self, "V", V)
+        object.__setattr__(self, "s", s)
+
+    @property
+    def N(self) -> int:
+        return int(self.U.shape[0])
+
+    @property
+    def rank(self) -> int:
+        return int(self.U.shape[1])
+
+    def weights(self, *, zero_diagonal: bool = True) -> np.ndarray:
+        """The dense ``N x N`` matrix ``U diag(s) V^T / N`` (Fortran order; diagonal zeroed unless
+        ``zero_diagonal=False``).  ``N^2`` memory: for tests and small networks."""
+        W = np.asfortranarray((self.U * (self.s / self.N)) @ self.V.T)
+        if zero_diagonal:
+            np.fill_diagonal(W, 0.0)
+        return W
+
+
 # ------------------------------------------------------------------------------------------ kernels
 class Kernel:
     """A kernel ``w(xi, zeta)`` on ``[0,1]^2``.
@@ -495,6 +559,33 @@ class Kernel:
             raise bad_argument("kernel", self, "has no exact rectangle integrals (it states no separable form)",
                                "use solvers.quadrature.cell_averages (Gauss-Legendre) or a named or step kernel")
         return terms.rectangle_integrals(xi_edges, zeta_edges)
+
+    def low_rank(self, N: int) -> LowRankFactors:
+        """The weights of ``N`` neurons as exact low-rank factors, from :meth:`separable_terms` (module
+        docstring): ``U[i, r] = f_r(xi_i)``, ``s_r = c_r``, ``V[j, r] = g_r(xi_j)``.  When the form has
+        more terms than ``N`` (tiny networks), the exact SVD of the ``N x N`` values ``w(xi_i, xi_j)``
+        instead.
+
+        Raises
+        ------
+        InvalidArgumentError
+            The kernel states no separable form; the message names the alternatives.
+        """
+        N = _check_n("N", N)
+        terms = self.separable_terms()
+        if terms is None:
+            raise bad_argument("kernel", self, "has no low-rank expansion (it states no separable form; ring, "
+                               "two-block, constant, skew, product and step kernels have one)",
+                               "use solvers.particles.LowRankOperator.from_matrix(kernel.weights(N), rank=R) "
+                               "(truncated SVD; verification.graphs.low_rank_approximation brackets its error) or "
+                               "the dense weights kernel.weights(N)")
+        if len(terms) > N:
+            P, sig, Qt = np.linalg.svd(self.matrix(N, "midpoint"))
+            return LowRankFactors(U=P, s=sig, V=Qt.T)
+        g = labels(N)
+        return LowRankFactors(U=np.stack([t.first(g) for t in terms], axis=1),
+                              s=np.array([t.coefficient for t in terms], dtype=float),
+                              V=np.stack([t.second(g) for t in terms], axis=1))
 
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
