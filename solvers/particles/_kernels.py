@@ -377,6 +377,15 @@ def local_bounds(fam, p0, p1, p2, I0, x, e1):
     return g, u, lam
 
 
+@njit
+def bound_levels(fam, p0, p1, p2, m):
+    """:func:`bound_level` on a 1-D array (tests)."""
+    out = np.empty(m.shape[0])
+    for i in range(m.shape[0]):
+        out[i] = bound_level(fam, p0, p1, p2, m[i])
+    return out
+
+
 # ------------------------------------------------------------------------------ exact loop
 REBASE_AFTER = 32.0
 BOUND_SLACK = 1e-9
