@@ -112,30 +112,39 @@ def _chunk_overhead(args, dtype) -> None:
         return real(*a)
     print(f"chunked loops (CHUNK_WORK = {default}) against one chunk, ring kernel, dense {dtype.name}, "
           f"T = {args.t_end}, best of {args.repeat} alternating runs; machine shared, timings noisy")
-    print(f"{'N':>6} {'intensity':>11} {'spikes':>9} {'one_s':>8} {'chunked_s':>9} {'chunks':>7} {'ratio':>6}")
+    print(f"{'N':>6} {'intensity':>11} {'spikes':>9} {'one_s':>8} {'chunked_s':>9} {'chunks':>7} {'ratio':>6} "
+          f"{'us/chunk':>8} {'implied':>8}")
     exact._exact_chunk = counted
+    tiny = 2000   # a budget of ~30 candidates: the fixed cost of a chunk dominates, so it can be measured
     try:
         for N in args.N:
             W = ring_weights(N, dtype)
             for name in args.intensity:
-                best = {"one": np.inf, "chunked": np.inf}
+                best = {"one": np.inf, "chunked": np.inf, "tiny": np.inf}
+                n_calls = {}
                 spikes = None
                 for _ in range(args.repeat):
-                    for label, budget in (("one", 1 << 62), ("chunked", default)):
+                    for label, budget in (("one", 1 << 62), ("chunked", default), ("tiny", tiny)):
                         _chunks.CHUNK_WORK = budget
                         calls[0] = 0
                         res = simulate(MODELS[name], W, args.t_end, 0.0, args.seed)
                         best[label] = min(best[label], res.wall_time)
+                        n_calls[label] = calls[0] - 1   # minus the warm-up call of simulate
                         if spikes is not None and not np.array_equal(spikes, res.spike_times):
                             raise AssertionError("chunked and one-chunk runs differ")
                         spikes = res.spike_times
+                per_chunk = (best["tiny"] - best["one"]) / max(n_calls["tiny"] - n_calls["one"], 1)
+                implied = n_calls["chunked"] * per_chunk / best["one"]
                 print(f"{N:>6} {name:>11} {spikes.shape[0]:>9} {best['one']:>8.3f} {best['chunked']:>9.3f} "
-                      f"{calls[0] - 1:>7} {best['chunked'] / best['one']:>6.3f}")
+                      f"{n_calls['chunked']:>7} {best['chunked'] / best['one']:>6.3f} {per_chunk * 1e6:>8.2f} "
+                      f"{implied:>8.2e}")
             del W
     finally:
         _chunks.CHUNK_WORK = default
         exact._exact_chunk = real
-    print("ratio = chunked wall / one-chunk wall (1 = no overhead); the spikes of both are checked identical")
+    print("ratio = chunked wall / one-chunk wall (1 = no overhead; noisy); us/chunk: fixed cost of a chunk, from "
+          f"runs with a budget of {tiny} units; implied = chunks x us/chunk / one-chunk wall (the overhead, "
+          "robust to noise).  The spikes of all runs are checked identical")
 
 
 def main(argv=None) -> int:

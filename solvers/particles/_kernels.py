@@ -69,7 +69,7 @@ F_G0 = 8       # unit of the kick allowance (kappa is 0 or this unit times a pow
 N_FSTATE = 9
 
 #: work units of the chunk budget: one per state entry touched, CANDIDATE_WORK per candidate or
-#: bound refresh (a heap update and a few exponentials cost about as much as 64 entry updates)
+#: bound renewal (a heap update and a few exponentials cost about as much as 64 entry updates)
 CANDIDATE_WORK = 64
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)

@@ -294,8 +294,8 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
                            states=out.states, t_end=t_end, N=N, n_candidates=int(out.n_candidates),
                            n_spikes=int(out.spike_times.shape[0]), wall_time=wall, seed=seed, method=method,
                            dt=dt_used, path="compiled" if use_compiled else "python",
-                           n_rebases=int(out.n_rebases), n_refreshes=int(out.n_refreshes), info=info)
+                           n_rebases=int(out.n_rebases), n_renewals=int(out.n_renewals), info=info)
     log.info("simulate %s/%s: N=%d T=%g spikes=%d candidates=%d bound renewals=%d kick allowance=%g (%d changes) "
-             "chunks=%d wall=%.3fs", method, res.path, N, t_end, res.n_spikes, res.n_candidates, res.n_refreshes,
+             "chunks=%d wall=%.3fs", method, res.path, N, t_end, res.n_spikes, res.n_candidates, res.n_renewals,
              out.kappa, out.n_kappa, out.n_chunks, wall)
     return res

@@ -136,9 +136,10 @@ __all__ = ["LoopOutput", "run_exact_leaky", "run_exact_python", "make_flow", "RE
 @dataclass
 class LoopOutput:
     """What a loop returns: a status code (``_kernels.OK`` or an error with its time, neuron, value
-    and bound), spikes, counters and the recorded states ``(R, N)``.  ``n_refreshes`` counts the
-    local bounds renewed because a kick took a neuron above its validity level; ``n_chunks`` the
-    calls of the compiled chunk (1 for the Python loops)."""
+    and bound), spikes, counters and the recorded states ``(R, N)``.  ``n_renewals`` counts the
+    local bounds renewed because kicks went beyond their allowance; ``n_chunks`` the calls of the
+    compiled chunk (1 for the Python loops); ``n_kappa`` and ``kappa`` the changes and final value
+    of the kick allowance."""
 
     status: int
     err_t: float
@@ -150,7 +151,7 @@ class LoopOutput:
     n_candidates: int
     states: np.ndarray
     n_rebases: int
-    n_refreshes: int = 0
+    n_renewals: int = 0
     n_chunks: int = 1
     n_kappa: int = 0
     kappa: float = 0.0

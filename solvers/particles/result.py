@@ -101,9 +101,9 @@ class SimulationResult:
         ``"compiled"`` or ``"python"`` (custom callables).
     n_rebases : int
         Integrating-factor rebases (exact leaky path).
-    n_refreshes : int
-        Local dominating rates renewed because a kick took a neuron above the validity level of its
-        bound (exact path with an unbounded intensity; 0 otherwise).
+    n_renewals : int
+        Local dominating rates renewed because the kicks a neuron received went beyond what its bound
+        allows (exact path with an unbounded intensity; 0 otherwise).
     info : SimulationInfo
         Operator, weight dtype, stream ids given or not, dominating-bound kind.
     """
@@ -122,7 +122,7 @@ class SimulationResult:
     dt: float | None = None
     path: str = "compiled"
     n_rebases: int = 0
-    n_refreshes: int = 0
+    n_renewals: int = 0
     info: SimulationInfo = field(default_factory=lambda: SimulationInfo(operator="", dtype=""))
 
     @property

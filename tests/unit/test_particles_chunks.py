@@ -90,8 +90,8 @@ def test_chunked_runs_are_bit_identical_to_one_chunk(monkeypatch, name):
         np.testing.assert_array_equal(cut.spike_times, whole.spike_times)
         np.testing.assert_array_equal(cut.spike_neurons, whole.spike_neurons)
         np.testing.assert_array_equal(cut.states, whole.states)
-        assert (cut.n_candidates, cut.n_rebases, cut.n_refreshes, cut.info) == (
-            whole.n_candidates, whole.n_rebases, whole.n_refreshes, whole.info)
+        assert (cut.n_candidates, cut.n_rebases, cut.n_renewals, cut.info) == (
+            whole.n_candidates, whole.n_rebases, whole.n_renewals, whole.info)
     if name.startswith("exact-exponential"):
         assert grown >= 1   # the spike buffer was grown between chunks (no sup f to size it)
         assert whole.info.kick_allowance_changes >= 1
@@ -162,6 +162,7 @@ def test_sigint_stops_a_compiled_run_promptly(method):
     assert "the partial run is discarded" in out
 
 
+@pytest.mark.slow   # ~10 s: two command-line processes (the first compiles or loads the loops)
 def test_sigint_on_the_command_line_writes_nothing_and_exits_130(tmp_path):
     import shutil
 

@@ -136,12 +136,12 @@ def test_compiled_equals_reference_with_allowance_renewals_and_rebase(storage):
     b = simulate(model, W, T, 0.0, 3, save_times=rec, path="python")
     assert a.path == "compiled" and b.path == "python"
     assert a.info.kick_allowance_changes >= 1 and a.info.kick_allowance > 0
-    assert a.n_refreshes > 0 and a.n_rebases >= 1 and a.n_spikes > 5000
+    assert a.n_renewals > 0 and a.n_rebases >= 1 and a.n_spikes > 5000
     np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
     early = a.spike_times < 10
     np.testing.assert_allclose(a.spike_times[early], b.spike_times[early], rtol=0, atol=1e-13)
     np.testing.assert_allclose(a.spike_times, b.spike_times, rtol=0, atol=1e-7)
-    assert (a.n_candidates, a.n_refreshes) == (b.n_candidates, b.n_refreshes)
+    assert (a.n_candidates, a.n_renewals) == (b.n_candidates, b.n_renewals)
     assert (a.info.kick_allowance, a.info.kick_allowance_changes) == (b.info.kick_allowance,
                                                                       b.info.kick_allowance_changes)
     np.testing.assert_allclose(a.states[:2], b.states[:2], atol=1e-12)
@@ -180,11 +180,11 @@ def test_relabelling_equivariance_exact_with_allowance_and_renewals(kind):
     rec = np.linspace(0, 6, 4)
     a = simulate(model, W, 6.0, x0, 21, save_times=rec)
     b = simulate(model, W[s][:, s], 6.0, x0[s], 21, save_times=rec, stream_ids=s)
-    assert a.info.kick_allowance_changes >= 1 and a.n_refreshes > 0
+    assert a.info.kick_allowance_changes >= 1 and a.n_renewals > 0
     np.testing.assert_array_equal(b.spike_times, a.spike_times)         # bit for bit
     np.testing.assert_array_equal(s[b.spike_neurons], a.spike_neurons)
     np.testing.assert_array_equal(b.states, a.states[:, s])
-    assert (b.n_candidates, b.n_refreshes, b.info.kick_allowance) == (a.n_candidates, a.n_refreshes,
+    assert (b.n_candidates, b.n_renewals, b.info.kick_allowance) == (a.n_candidates, a.n_renewals,
                                                                       a.info.kick_allowance)
 
 
@@ -197,7 +197,7 @@ def test_unbounded_path_is_far_cheaper_per_spike_than_redrawing_every_kicked_neu
     res = simulate(NeuronModel(Leaky(1.5), Exponential(1.0, 5.0, 1.0)), ring().weights(N), 5.0, 0.0, 1)
     assert res.n_spikes > 10_000
     assert res.n_candidates < 8 * res.n_spikes
-    assert res.n_refreshes < res.n_spikes
+    assert res.n_renewals < res.n_spikes
 
 
 # --------------------------------------------------------------------------- which bound, logs
