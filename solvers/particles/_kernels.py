@@ -550,7 +550,9 @@ def _exact_chunk(op, fam, p0, p1, p2, local, I0, xr, keys, sids, root1, t_end, r
             err_b = Lj
             break
         if local:
-            # kick-drift estimate: the potential now minus the flow from the reference of the bound
+            # kick-drift estimate: the potential now minus the flow from the reference of the bound; every
+            # end of a bound's life (a candidate, or a renewal after kicks) is a sample, so the sums cover
+            # each neuron's whole timeline (renewals alone would hide the drift that causes them)
             d = math.exp(-(t - tc[j]))
             sum_k += x - I0 - (xc[j] - I0) * d
             sum_w += 1.0 - d
@@ -594,6 +596,9 @@ def _exact_chunk(op, fam, p0, p1, p2, local, I0, xr, keys, sids, root1, t_end, r
                     if i == j:
                         continue
                     xi = I0 + Y[i] * em
+                    d = math.exp(-(t - tc[i]))   # the kick effect since its last bound: in the estimate too
+                    sum_k += xi - I0 - (xc[i] - I0) * d
+                    sum_w += 1.0 - d
                     Li = _renew(fam, p0, p1, p2, I0, kappa, i, xi, t, s, keys, ctr, root1, L, Z, tn, xc, tc)
                     if not (Li < np.inf):
                         status = NOT_FINITE

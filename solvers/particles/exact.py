@@ -39,7 +39,8 @@ Dominating rates
         pass; a neuron found beyond it renews its bound (a fresh draw of its own stream) and its
         heap entry, O(log N);
       - ``kappa`` starts at 0 and is re-estimated every 1024 candidates from the kick effects
-        ``K`` seen at candidates (sum of ``K`` over sum of ``1 - e^{-u}``), on a power-of-2 grid; when
+        ``K`` seen at the end of every bound's life (at candidates and at renewals after kicks: sum
+        of ``K`` over sum of ``1 - e^{-u}``), on a power-of-2 grid; when
         it moves up (or down by two levels) every bound is renewed at that instant (O(N); such
         changes are spaced by at least ``min(N, 1024 2^changes)`` candidates).  Any ``kappa >= 0``
         chosen from the past gives valid bounds: the estimate only trades rejected candidates
@@ -53,8 +54,10 @@ Dominating rates
       drift, has no dominating rate: :func:`~solvers.particles.simulate` refuses it (give a bound or
       use the clock scheme).
     Relabelling equivariance is exact on both paths: a neuron's bounds, thresholds and draws depend
-    only on its own state and stream and on ``kappa``, which is computed from candidates in event
-    order, and the event order only depends on ``(time, stream_id)``.  The unbounded path draws
+    only on its own state and stream and on ``kappa``, and the event order only on ``(time,
+    stream_id)``.  (``kappa`` is a level of a power-of-2 grid computed from sums over events; the
+    renewals of one spike are summed in array order, so a relabelled run could in principle choose
+    another level, if an estimate fell within rounding, ~1e-16 relative, of a level boundary.)  The unbounded path draws
     other random numbers than the loop before version 0.3 (which redrew every positively kicked
     neuron at every spike), so it agrees with it in law, not spike for spike; the bounded path is
     unchanged, spike for spike.
@@ -372,6 +375,11 @@ def run_exact_python(op, model, *, local: bool, fsup: float, x0: np.ndarray, key
                 above = np.flatnonzero(X > limit)
                 above = above[above != j]
                 if above.size:
+                    if fam is not None:
+                        for i in above:   # the kick effects since their last bounds, in event order
+                            d = math.exp(-(t - tc[i]))
+                            sum_k += X[i] - I0 - (xc[i] - I0) * d
+                            sum_w += 1.0 - d
                     nxt = renew(above, t)
                     n_ref += int(above.size)
                     bad = above[~(L[above] < math.inf)]
