@@ -296,6 +296,22 @@ def column_nnz(op, j):
 #: headroom of the local bounds: a kick budget worth a factor BOUND_FACTOR in the rate (see local_bound)
 BOUND_FACTOR = 2.0
 _LOG_BOUND_FACTOR = math.log(BOUND_FACTOR)
+#: largest headroom (potential units): a family so flat that ln(2) / beta or 1 / slope exceeds it
+#: (beta or slope below ~1e-100, even subnormal) gets this one, so its bounds and thresholds stay finite
+HEADROOM_MAX = 1e100
+
+
+@njit(inline="always")
+def _headroom(fam, p0, p1):
+    """The family's headroom unit: ``ln(BOUND_FACTOR) / beta`` (exponential), ``(BOUND_FACTOR - 1) /
+    slope`` (ReLU), 1 otherwise; at most HEADROOM_MAX."""
+    if fam == EXPONENTIAL:
+        h = _LOG_BOUND_FACTOR / p1
+    elif fam == RELU:
+        h = (BOUND_FACTOR - 1.0) / p0
+    else:
+        h = 1.0
+    return h if h < HEADROOM_MAX else HEADROOM_MAX
 
 
 @njit(inline="always")
@@ -306,16 +322,17 @@ def bound_level(fam, p0, p1, p2, m):
     ReLU ``slope (x - theta)^+``: ``B = theta`` for ``m <= theta`` (bound 0: no candidate until a kick
     lifts the neuron above ``theta``), else ``B = m + (BOUND_FACTOR - 1) max(m - theta, 1 / slope)``,
     so ``f(B) = max(2 f(m), f(m) + 1)`` (headroom worth at least one candidate per unit time).  Any
-    other family: ``B = m + ln(BOUND_FACTOR) / p1`` for the exponential, ``B = m`` otherwise.
+    other family: ``B = m + ln(BOUND_FACTOR) / p1`` for the exponential, ``B = m`` otherwise.  The
+    headroom ``(BOUND_FACTOR - 1) / slope`` or ``ln(BOUND_FACTOR) / beta`` is at most HEADROOM_MAX.
     """
     if fam == RELU:
         if m <= p1:
             return p1
-        d = m - p1
-        g = 1.0 / p0
-        return m + (BOUND_FACTOR - 1.0) * (d if d > g else g)
+        d = (BOUND_FACTOR - 1.0) * (m - p1)
+        g = _headroom(fam, p0, p1)
+        return m + (d if d > g else g)
     if fam == EXPONENTIAL:
-        return m + _LOG_BOUND_FACTOR / p1
+        return m + _headroom(fam, p0, p1)
     return m
 
 
@@ -329,7 +346,8 @@ def local_bound(fam, p0, p1, p2, I0, x, e1):
     time ``u`` of the neuron's next candidate for the unit-exponential variate ``e1``, and the bound
     ``lam`` at that candidate.
 
-    * Exponential ``c e^{beta (x - theta)}``: ``g = h = ln(BOUND_FACTOR) / beta``.  The flow from ``x``
+    * Exponential ``c e^{beta (x - theta)}``: ``g = h = ln(BOUND_FACTOR) / beta`` (at most
+      HEADROOM_MAX).  The flow from ``x``
       lies below its tangent ``x + (I0 - x)^+ u`` and below ``max(x, I0)`` (it is concave increasing
       below ``I0``, decreasing above), so the rate ``lam(u) = f(min(x + (I0 - x)^+ u, max(x, I0)) + h)
       = min(A e^{alpha u}, lam_M)``, with ``A = f(x + h)``, ``alpha = beta (I0 - x)^+`` and
@@ -344,7 +362,7 @@ def local_bound(fam, p0, p1, p2, I0, x, e1):
       ``m = max(x, I0)``, ``g = B - m``, ``u = e1 / lam`` (``inf`` if ``lam == 0``).
     """
     if fam == EXPONENTIAL:
-        h = _LOG_BOUND_FACTOR / p1
+        h = _headroom(fam, p0, p1)
         A = intensity_value(fam, p0, p1, p2, x + h)
         if x < I0:
             alpha = p1 * (I0 - x)
@@ -397,13 +415,9 @@ KAPPA_MARGIN = 1.5
 
 @njit(inline="always")
 def kappa_unit(fam, p0, p1, p2):
-    """Unit of the kick allowance: the headroom of a bound, ``ln(BOUND_FACTOR) / beta`` (exponential),
-    ``(BOUND_FACTOR - 1) / slope`` (ReLU), 1 otherwise."""
-    if fam == EXPONENTIAL:
-        return _LOG_BOUND_FACTOR / p1
-    if fam == RELU:
-        return (BOUND_FACTOR - 1.0) / p0
-    return 1.0
+    """Unit of the kick allowance: the family's headroom, ``ln(BOUND_FACTOR) / beta`` (exponential),
+    ``(BOUND_FACTOR - 1) / slope`` (ReLU), 1 otherwise (at most HEADROOM_MAX)."""
+    return _headroom(fam, p0, p1)
 
 
 @njit(inline="always")

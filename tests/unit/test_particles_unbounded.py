@@ -265,3 +265,21 @@ def test_runaway_stops_on_the_wall_clock_budget():
     assert time.perf_counter() - t0 < 10
     with pytest.raises(SimulationError, match=r"more than max_spikes = 20000 spikes before t = .*spikes per neuron"):
         simulate(model, W, 10.0, 0.0, 1, max_spikes=20_000)
+
+
+@pytest.mark.parametrize("intensity", [ReLU(5e-324, 0.0, math.inf), ReLU(1e-200, 0.5, math.inf),
+                                       Exponential(1.0, 5e-324, 1.0), Exponential(2.0, 1e-150, 0.0)])
+def test_nearly_flat_unbounded_families_keep_finite_bounds(intensity):
+    """A subnormal or tiny slope / beta made the headroom 1/slope or ln 2/beta infinite and the bound
+    f(inf) = inf, a false blow-up (found by hypothesis); the headroom is capped at HEADROOM_MAX."""
+    from solvers.particles._kernels import HEADROOM_MAX
+
+    model = NeuronModel(Leaky(1.0), intensity)
+    W = np.array([[0.0, 0.3], [0.2, 0.0]])
+    a = simulate(model, W, 2.0, 0.0, 0, save_times=[1.0, 2.0])
+    b = simulate(model, W, 2.0, 0.0, 0, save_times=[1.0, 2.0], path="python")
+    np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
+    np.testing.assert_allclose(a.states, b.states, atol=1e-12)
+    tag, p0, p1, p2 = intensity.compiled_args()
+    g, u, lam = local_bounds(tag, p0, p1, p2, 1.0, np.array([0.0, 3.0]), np.array([1.0, 1.0]))
+    assert np.all(np.isfinite(lam)) and np.all(g <= HEADROOM_MAX) and np.all(u > 0)
