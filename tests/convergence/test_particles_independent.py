@@ -14,8 +14,10 @@ The simulator uses another algorithm (per-neuron candidate streams in a heap, Sp
 Statistics compared, simulator against oracle, on 2000-4000 independent replicates of tiny networks
 (N = 2..4, and one N = 12 for a deeper event heap) with strong non-symmetric weights of both signs (and
 a nonzero diagonal, which must be ignored): dense float64, dense float32, sparse; sigmoid (global
-bound), exponential and unbounded ReLU (local bounds, including the zero bound of a ReLU neuron below
-threshold); compiled loop and Python reference loop; a nonzero reset value.
+bound), exponential and unbounded ReLU, dense and sparse (local bounds, including the zero bound of a
+ReLU neuron below threshold; with the kick allowance at its normal window, and re-estimated every 4
+candidates so that it changes and renews every bound in most runs); compiled loop and Python
+reference loop (named families, and a custom unbounded intensity with tight bounds); a nonzero reset.
 
 * for each neuron: the spike count in ``[0, T]`` (chi-square on the 2 x K table, consecutive
   categories grouped until each group has >= 10 pooled observations; and the means, Welch z), the
@@ -339,11 +341,18 @@ def _case(name):
         W = np.abs(W4_SPARSE.toarray()) + 0.3
         return (NeuronModel(Leaky(1.5), ReLU(*RELU_X)), f, (lambda x: max(f(x), f(1.5))), W, X0_4, 3000, 18,
                 8 * 10**6)
+    if name == "relu-sparse-N4":
+        # uncapped ReLU on sparse weights of both signs, the kicks partly excitatory
+        f = relu_f(*RELU_X)
+        W = sp.csr_matrix(1.2 * W4_SPARSE.toarray() + 0.3 * (W4_SPARSE.toarray() != 0))
+        return (NeuronModel(Leaky(1.5), ReLU(*RELU_X), reset=0.2), f, (lambda x: max(f(x), f(1.5))), W, X0_4, 3000,
+                19, 9 * 10**6)
     raise KeyError(name)
 
 
 CASES = ["sigmoid-dense-N3", "exponential-dense-N3", "sigmoid-sparse-N4-reset", "sigmoid-float32-N2-atoms",
-         "exponential-sparse-N4", "relu-unbounded-zero-bound-N3", "exponential-sparse-N12", "relu-excitatory-N4"]
+         "exponential-sparse-N4", "relu-unbounded-zero-bound-N3", "exponential-sparse-N12", "relu-excitatory-N4",
+         "relu-sparse-N4"]
 _ORACLE_CACHE: dict[str, Sample] = {}
 
 
@@ -393,7 +402,8 @@ def test_python_reference_loop_agrees_in_law_with_oracle(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["exponential-dense-N3", "exponential-sparse-N12", "relu-excitatory-N4"])
+@pytest.mark.parametrize("name", ["exponential-dense-N3", "exponential-sparse-N12", "relu-excitatory-N4",
+                                  "relu-sparse-N4"])
 def test_kick_allowance_changes_keep_the_law(monkeypatch, name):
     """The unbounded path with its kick allowance re-estimated every 4 candidates (instead of 1024), so
     that in these tiny networks it changes in most runs, and every bound is renewed at each change:

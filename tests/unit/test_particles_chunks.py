@@ -143,6 +143,7 @@ def _start(argv, **kw):
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kw)
 
 
+@pytest.mark.slow   # ~3 s each: a process that loads the loops, runs 1 s, is interrupted
 @pytest.mark.parametrize("method", ["exact", "clock"])
 def test_sigint_stops_a_compiled_run_promptly(method):
     proc = _start([sys.executable, "-c", _CHILD, method])
