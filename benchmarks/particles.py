@@ -1,33 +1,34 @@
-"""Benchmark of the exact network simulator: synaptic events per second against a baseline of the same run.
+"""Benchmark of the exact network simulator: synaptic events per second against a bandwidth baseline,
+unbounded against bounded intensities, and the cost of running the compiled loops in chunks.
 
-Dense rows.  For the standard neuron on the ring network (``w = 1 + 0.5 cos(2 pi (xi - zeta))``,
-dense, zero diagonal, ``X(0) = 0``) at N = 1000, 4000, 10000 and T = 10, prints
+For the standard leaky drift on the ring network (``w = 1 + 0.5 cos(2 pi (xi - zeta))``, dense, zero
+diagonal, ``X(0) = 0``) at N = 10000, 4000, 1000 and T = 10, prints for each intensity (the standard
+sigmoid ``lam = 10, beta = 5, theta = 1``, and the exponential escape ``c = 1, beta = 5, theta = 1``
+of the NEST ``pp_psc_delta`` comparison, unbounded)
 
 * ``events/s`` = ``spikes * (N - 1) / wall`` of :func:`solvers.particles.simulate` (``method="exact"``,
-  numba compilation excluded by a warm-up run);
+  numba compilation excluded by a warm-up run; ``wall`` is the event loop's time);
 * ``baseline/s``: the same number of column additions ``X += W[:, j]`` done by a numpy loop over the
   same matrix, for the spiking neurons of the run in the same order (the memory traffic of the
-  spikes, with no dynamics), measured in the same process;
-* ``ratio`` = events/s / baseline/s (goal >= 0.7 at N = 10000) and the peak resident memory of the
-  process above its level before the matrix was built, divided by the matrix size (goal <= 1.2).
+  spikes, with no dynamics), measured in the same process, and ``ratio`` = events/s / baseline/s
+  (goal >= 0.7 at N = 10000 for the sigmoid);
+* ``vs sig``: events/s of the row over events/s of the sigmoid at the same N, measured in the same
+  run (issue 14: >= 0.5 for the exponential at N = 10000);
+* ``peak/W``: peak resident memory of the process above its level before the first matrix, divided
+  by the matrix size (goal <= 1.2; only for the first N, the peak being a high-water mark).
 
-Low-rank rows (``--lowrank-N``, default 10^6; listed first, so that their peak memory is measured
-before the dense matrices exist).  The same run with ``LowRankOperator.from_kernel(ring(), N)``
-(rank 3, the global candidate stream), against the memory-latency floor of the same run: a compiled
-loop doing the same number of random reads of a neuron's record (drawn by the same generator) and
-``R`` multiply-adds each, nothing else (:func:`solvers.particles._lowrank.floor_loop`), and the same
-loop with the simulator's 16-ahead prefetching (``floor_loop_prefetched``, the faster floor).  Prints
-wall time (goal at N = 10^6: < 15 s, < 60 s on a loaded machine), candidates/s, the equivalent dense
-synaptic events/s (``spikes * (N - 1) / wall``), ``floor / wall`` for both floors (goal >= 0.5) and
-the peak resident memory above the level before the operator was built (goal < 1 GB).  With
-``--per-neuron-N`` the per-neuron-streams mode (the dense path's spikes) is timed too.
+Runs of the intensities alternate within each repeat (``--repeat``, best of), so a loaded machine
+slows them alike.  ``--chunks`` measures instead the chunked loops (the default work budget of
+:data:`solvers.particles._chunks.CHUNK_WORK`, about 10 ms per chunk) against the same loops run in one
+chunk, alternating, and prints the ratio of their wall times (issue 11: within noise).
 
 The weight matrix is built column block by column block, directly in Fortran order, so that the
 benchmark itself does not create copies of it.  Usage::
 
-    python benchmarks/particles.py                 # low-rank N = 10^6, dense N = 10000 4000 1000
-    python benchmarks/particles.py --N 2000 --dtype float32 --repeat 3 --lowrank-N
-    python benchmarks/particles.py --N --lowrank-N 1000000 100000 --per-neuron-N 100000
+    python benchmarks/particles.py                       # N = 10000 4000 1000, float64, T = 10
+    python benchmarks/particles.py --N 10000 --t-end 1   # the horizon of issue 14's table
+    python benchmarks/particles.py --N 2000 --dtype float32 --repeat 3
+    python benchmarks/particles.py --chunks --N 10000 --repeat 5
 """
 from __future__ import annotations
 
@@ -38,9 +39,13 @@ import time
 
 import numpy as np
 
-from solvers.graphons import ring
-from solvers.model import NeuronModel
-from solvers.particles import LowRankOperator, _lowrank, lowrank, simulate
+from solvers.model import Exponential, NeuronModel
+from solvers.particles import _chunks, simulate
+
+STANDARD = NeuronModel.standard()
+#: the exponential escape of issue 14 (unbounded), with the standard drift and reset
+EXPONENTIAL = NeuronModel(STANDARD.drift, Exponential(1.0, 5.0, 1.0), reset=STANDARD.reset)
+MODELS = {"sigmoid": STANDARD, "exponential": EXPONENTIAL}
 
 
 def ring_weights(N: int, dtype=np.float64, J0: float = 1.0, J1: float = 0.5, block: int = 32) -> np.ndarray:
@@ -68,99 +73,97 @@ def baseline(W: np.ndarray, cols: np.ndarray) -> float:
     return time.perf_counter() - t0
 
 
-def floors(op: LowRankOperator, n_candidates: int, repeat: int) -> tuple[float, float]:
-    """Seconds of the two memory-latency floors (plain, prefetched) for ``n_candidates`` reads of the
-    packed records of ``op`` (best of ``repeat``)."""
-    rec, _buf, nr = lowrank._packed(op, np.zeros(op.N))
-    key = np.uint64(0x5EED)
-    bj = np.empty(lowrank.PREFETCH_DISTANCE, dtype=np.int64)
-    _lowrank.floor_loop(rec, nr, 16, key)
-    _lowrank.floor_loop_prefetched(rec, nr, 16, key, bj)
-    plain, pref = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        _lowrank.floor_loop(rec, nr, n_candidates, key)
-        t1 = time.perf_counter()
-        _lowrank.floor_loop_prefetched(rec, nr, n_candidates, key, bj)
-        t2 = time.perf_counter()
-        plain.append(t1 - t0)
-        pref.append(t2 - t1)
-    return min(plain), min(pref)
+def _rates(args, dtype) -> None:
+    rss0 = maxrss_bytes()
+    print(f"leaky drift I0 = 1.5, ring kernel, dense {dtype.name}, T = {args.t_end}; intensities {args.intensity}; "
+          "machine shared, timings noisy: compare ratios within a row block")
+    print(f"{'N':>6} {'intensity':>11} {'spikes':>9} {'cand':>9} {'wall_s':>8} {'events/s':>10} {'base_s':>8} "
+          f"{'baseline/s':>10} {'ratio':>6} {'vs sig':>6} {'W_MB':>8} {'peak/W':>7}")
+    for k, N in enumerate(args.N):
+        W = ring_weights(N, dtype)
+        best: dict[str, object] = {}
+        for _ in range(args.repeat):
+            for name in args.intensity:
+                res = simulate(MODELS[name], W, args.t_end, 0.0, args.seed)
+                if name not in best or res.wall_time < best[name].wall_time:
+                    best[name] = res
+        peak = f"{(maxrss_bytes() - rss0) / W.nbytes:7.2f}" if k == 0 else f"{'n/a':>7}"
+        ev = {name: r.n_spikes * (N - 1) / r.wall_time for name, r in best.items()}
+        for name, res in best.items():
+            tb = min(baseline(W, res.spike_neurons) for _ in range(args.repeat))
+            bs = res.n_spikes * (N - 1) / tb
+            vs = f"{ev[name] / ev['sigmoid']:6.2f}" if "sigmoid" in ev else f"{'n/a':>6}"
+            print(f"{N:>6} {name:>11} {res.n_spikes:>9} {res.n_candidates:>9} {res.wall_time:>8.3f} {ev[name]:>10.3e} "
+                  f"{tb:>8.3f} {bs:>10.3e} {ev[name] / bs:>6.2f} {vs} {W.nbytes / 2**20:>8.1f} {peak}")
+        del W
+    print("peak/W: (peak RSS of the process - RSS before the first matrix) / matrix size; only for the "
+          "first N (the peak is a high-water mark), so list the largest N first")
 
 
-def lowrank_rows(model: NeuronModel, sizes: list[int], per_neuron: list[int], t_end: float, seed: int,
-                 repeat: int) -> None:
-    small = LowRankOperator.from_kernel(ring(), 64)
-    simulate(model, small, 1.0, 0.0, 0)  # warm-up: compile (or load) the loops and the floors
-    simulate(model, small.with_streams("per-neuron"), 1.0, 0.0, 0)
-    floors(small, 16, 1)
-    print(f"standard neuron, ring kernel, low rank (R = 3), T = {t_end}; machine shared, timings noisy")
-    print(f"{'N':>8} {'streams':>10} {'spikes':>10} {'cand':>10} {'wall_s':>7} {'cpu_s':>6} {'cand/s':>9} "
-          f"{'events/s':>9} {'floor_s':>7} {'fl/wall':>7} {'pf_s':>6} {'pf/wall':>7} {'peak_MB':>8}")
-    rows = [(N, "global") for N in sizes] + [(N, "per-neuron") for N in per_neuron]
-    for k, (N, streams) in enumerate(rows):
-        rss0 = maxrss_bytes()
-        op = LowRankOperator.from_kernel(ring(), N, streams=streams)
-        wall = cpu = float("inf")
-        for _ in range(repeat):  # keep only the counters: one result alive at a time (peak memory)
-            c0 = time.process_time()
-            res = simulate(model, op, t_end, 0.0, seed)
-            cpu = min(cpu, time.process_time() - c0)
-            wall = min(wall, res.wall_time)
-            n_spikes, n_cand = res.n_spikes, res.n_candidates
-            del res
-        peak = f"{(maxrss_bytes() - rss0) / 2**20:8.0f}" if k == 0 else f"{'n/a':>8}"
-        fl, pf = floors(op, n_cand, repeat)
-        print(f"{N:>8} {streams:>10} {n_spikes:>10} {n_cand:>10} {wall:>7.2f} {cpu:>6.2f} "
-              f"{n_cand / wall:>9.2e} {n_spikes * (N - 1) / wall:>9.2e} {fl:>7.2f} {fl / wall:>7.2f} "
-              f"{pf:>6.2f} {pf / wall:>7.2f} {peak}")
-        del op
-    print("wall_s: the event loop (SimulationResult.wall_time); cpu_s: CPU time of the whole simulate call (on a "
-          "loaded machine wall > cpu).  floor_s: random reads of a drawn neuron's record + R multiply-adds, as many "
-          "as candidates; pf_s: the same with the simulator's prefetching (the faster floor); x/wall >= 0.5 is the "
-          "goal.  peak_MB: peak RSS above the level before the operator, first row only (a high-water mark)")
+def _chunk_overhead(args, dtype) -> None:
+    from solvers.particles import exact
+
+    default = _chunks.CHUNK_WORK
+    real = exact._exact_chunk
+    calls = [0]
+
+    def counted(*a):
+        calls[0] += 1
+        return real(*a)
+    print(f"chunked loops (CHUNK_WORK = {default}) against one chunk, ring kernel, dense {dtype.name}, "
+          f"T = {args.t_end}, best of {args.repeat} alternating runs; machine shared, timings noisy")
+    print(f"{'N':>6} {'intensity':>11} {'spikes':>9} {'one_s':>8} {'chunked_s':>9} {'chunks':>7} {'ratio':>6} "
+          f"{'us/chunk':>8} {'implied':>8}")
+    exact._exact_chunk = counted
+    tiny = 2000   # a budget of ~30 candidates: the fixed cost of a chunk dominates, so it can be measured
+    try:
+        for N in args.N:
+            W = ring_weights(N, dtype)
+            for name in args.intensity:
+                best = {"one": np.inf, "chunked": np.inf, "tiny": np.inf}
+                n_calls = {}
+                spikes = None
+                for _ in range(args.repeat):
+                    for label, budget in (("one", 1 << 62), ("chunked", default), ("tiny", tiny)):
+                        _chunks.CHUNK_WORK = budget
+                        calls[0] = 0
+                        res = simulate(MODELS[name], W, args.t_end, 0.0, args.seed)
+                        best[label] = min(best[label], res.wall_time)
+                        n_calls[label] = calls[0] - 1   # minus the warm-up call of simulate
+                        if spikes is not None and not np.array_equal(spikes, res.spike_times):
+                            raise AssertionError("chunked and one-chunk runs differ")
+                        spikes = res.spike_times
+                per_chunk = (best["tiny"] - best["one"]) / max(n_calls["tiny"] - n_calls["one"], 1)
+                implied = n_calls["chunked"] * per_chunk / best["one"]
+                print(f"{N:>6} {name:>11} {spikes.shape[0]:>9} {best['one']:>8.3f} {best['chunked']:>9.3f} "
+                      f"{n_calls['chunked']:>7} {best['chunked'] / best['one']:>6.3f} {per_chunk * 1e6:>8.2f} "
+                      f"{implied:>8.2e}")
+            del W
+    finally:
+        _chunks.CHUNK_WORK = default
+        exact._exact_chunk = real
+    print("ratio = chunked wall / one-chunk wall (1 = no overhead; noisy); us/chunk: fixed cost of a chunk, from "
+          f"runs with a budget of {tiny} units; implied = chunks x us/chunk / one-chunk wall (the overhead, "
+          "robust to noise).  The spikes of all runs are checked identical")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--N", type=int, nargs="*", default=[10000, 4000, 1000], help="dense sizes (none: skip)")
-    ap.add_argument("--lowrank-N", type=int, nargs="*", default=[1000000], help="low-rank sizes (none: skip)")
-    ap.add_argument("--per-neuron-N", type=int, nargs="*", default=[],
-                    help="low-rank sizes timed with the per-neuron streams too")
+    ap.add_argument("--N", type=int, nargs="+", default=[10000, 4000, 1000])
     ap.add_argument("--t-end", type=float, default=10.0)
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    ap.add_argument("--intensity", nargs="+", choices=sorted(MODELS), default=["sigmoid", "exponential"])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=1, help="runs per N (the best is reported)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per N and intensity (the best is reported)")
+    ap.add_argument("--chunks", action="store_true", help="measure the chunking overhead instead")
     args = ap.parse_args(argv)
-    model = NeuronModel.standard()
-    if args.lowrank_N or args.per_neuron_N:
-        lowrank_rows(model, args.lowrank_N, args.per_neuron_N, args.t_end, args.seed, args.repeat)
-    if not args.N:
-        return 0
     dtype = np.dtype(args.dtype)
-    # warm-up: compile (or load from cache) the loop for this dtype
-    simulate(model, ring_weights(64, dtype), 1.0, 0.0, 0)
-    rss0 = maxrss_bytes()
-    print("standard neuron, ring kernel, dense", dtype.name, f"T = {args.t_end}; machine shared, timings noisy")
-    header = (f"{'N':>6} {'spikes':>9} {'cand':>9} {'wall_s':>8} {'events/s':>10} {'base_s':>8} "
-              f"{'baseline/s':>10} {'ratio':>6} {'W_MB':>8} {'peak/W':>7}")
-    print(header)
-    for k, N in enumerate(args.N):
-        W = ring_weights(N, dtype)
-        best = None
-        for _rep in range(args.repeat):
-            res = simulate(model, W, args.t_end, 0.0, args.seed)
-            if best is None or res.wall_time < best.wall_time:
-                best = res
-        peak = f"{(maxrss_bytes() - rss0) / W.nbytes:7.2f}" if k == 0 else f"{'n/a':>7}"
-        tb = min(baseline(W, best.spike_neurons) for _ in range(args.repeat))
-        ev = best.n_spikes * (N - 1) / best.wall_time
-        bs = best.n_spikes * (N - 1) / tb
-        print(f"{N:>6} {best.n_spikes:>9} {best.n_candidates:>9} {best.wall_time:>8.3f} {ev:>10.3e} "
-              f"{tb:>8.3f} {bs:>10.3e} {ev / bs:>6.2f} {W.nbytes / 2**20:>8.1f} {peak}")
-        del W
-    print("peak/W: (peak RSS of the process - RSS before the first matrix) / matrix size; only for the "
-          "first N (the peak is a high-water mark), so list the largest N first")
+    for model in MODELS.values():   # warm-up: compile (or load from cache) the loops for this dtype
+        simulate(model, ring_weights(64, dtype), 1.0, 0.0, 0)
+    if args.chunks:
+        _chunk_overhead(args, dtype)
+    else:
+        _rates(args, dtype)
     return 0
 
 

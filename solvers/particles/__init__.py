@@ -2,8 +2,10 @@
 
 Entry point :func:`simulate`; the result is a :class:`SimulationResult`.  Weights enter through a
 :class:`SynapticOperator` (dense or sparse, see :mod:`solvers.particles.operators`; low-rank
-``U diag(s) V^T / N``, see :mod:`solvers.particles.lowrank`).  Each scheme is
-in its own module: :mod:`solvers.particles.exact`, :mod:`solvers.particles.clock`.
+``U diag(s) V^T / N``, see :mod:`solvers.particles.lowrank`).  Each scheme is in its own module:
+:mod:`solvers.particles.exact`, :mod:`solvers.particles.clock`.  The compiled dense and sparse loops
+run in chunks (:mod:`solvers.particles._chunks`): Ctrl-C stops them, ``max_wall_time=`` bounds them, and
+a progress bar shows long runs.
 """
 from solvers.particles.api import METHODS, PATHS, simulate
 from solvers.particles.lowrank import LowRankOperator

@@ -16,10 +16,12 @@ from solvers.model import NeuronModel
 from solvers.particles import clock as _clock
 from solvers.particles import exact as _exact
 from solvers.particles import lowrank as _lowrank
+from solvers.particles._chunks import RunMonitor
 from solvers.particles._streams import root_key, stream_keys
 from solvers.particles.operators import make_operator
 from solvers.particles.result import SimulationInfo, SimulationResult
 from solvers.validation import (
+    check_bool,
     check_choice,
     check_instance,
     check_int,
@@ -76,7 +78,7 @@ def _check_stream_ids(stream_ids: Any, N: int) -> np.ndarray:
     return np.ascontiguousarray(a.astype(np.uint64))
 
 
-def _raise_status(out: _exact.LoopOutput, method: str, model: NeuronModel) -> None:
+def _raise_status(out: _exact.LoopOutput, method: str, model: NeuronModel, N: int) -> None:
     scheme = f"method={method!r}"
     t, j, v = out.err_t, out.err_j, out.err_value
     if out.status == _exact.NEGATIVE_INTENSITY:
@@ -90,18 +92,20 @@ def _raise_status(out: _exact.LoopOutput, method: str, model: NeuronModel) -> No
                               f"dominating bound {out.err_bound!r} (intensity {model.intensity!r}); "
                               "give a correct bound (CustomIntensity(bound=...)) or a correct 'increasing'")
     if out.status == _exact.NOT_FINITE:
-        raise SimulationError(f"{scheme}: non-finite value {v!r} (potential or intensity) for neuron {j} "
-                              f"at t = {t!r}; the network blew up (check weights and intensity growth)")
+        raise SimulationError(f"{scheme}: non-finite value {v!r} (potential, intensity or its dominating bound) "
+                              f"for neuron {j} at t = {t!r}; the network blew up (check weights and intensity growth)")
     if out.status == _exact.TOO_MANY_SPIKES:
+        rate = f"{v / (N * t):.3g} spikes per neuron per unit time" if t > 0 else "no simulated time passed"
         raise SimulationError(f"{scheme}: more than max_spikes = {int(v)} spikes before t = {t!r} "
-                              f"(neuron {j}); the run is exploding or max_spikes is too small")
+                              f"(neuron {j}; {rate}); the run is exploding or max_spikes is too small")
     if out.status != _exact.OK:  # pragma: no cover - defensive
         raise SimulationError(f"{scheme}: unknown loop status {out.status}")
 
 
 def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MISSING, seed: Any = _MISSING, *,
              method: str = "exact", dt: float | None = None, save_times: Any = None, stream_ids: Any = None,
-             max_spikes: int = 10**8, ode_step: float = 1e-2, path: str = "auto", x0: Any = _MISSING,
+             max_spikes: int = 10**8, ode_step: float = 1e-2, path: str = "auto",
+             max_wall_time: float | None = None, progress: bool | None = None, x0: Any = _MISSING,
              record_times: Any = _MISSING) -> SimulationResult:
     """Simulate the network of SPEC section 1 on ``[0, t_end]``.
 
@@ -145,6 +149,13 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
         to the rounding of the order in which simultaneous kicks are summed).
     max_spikes : int, keyword
         Abort with :class:`SimulationError` beyond this many spikes (runaway protection).
+    max_wall_time : float, optional, keyword
+        Wall-clock budget in seconds of the event loop (validation and numba compilation excluded):
+        beyond it the run stops with :class:`SimulationError` (time reached, spikes, rate so far).
+        Default: no budget.
+    progress : bool, optional, keyword
+        Progress bar on simulated time (tqdm, on stderr).  ``None`` (default): shown only when stderr
+        is a terminal and the run has lasted 3 s; ``True``: always; ``False``: never.
     ode_step : float, keyword
         Largest RK4 step for drifts without an exact flow.
     path : {"auto", "compiled", "python"}, keyword
@@ -152,6 +163,11 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
         family, and the Python reference loop otherwise (custom callables: one Python call of ``f``
         per candidate and O(N) numpy work per candidate, so use it for small N only).  ``"python"``
         forces the reference loop (same random streams, for cross-checks).
+
+    Long runs: the compiled loops run in chunks of bounded work (a few milliseconds each) that return
+    to Python, so Ctrl-C (SIGINT) stops a run promptly: ``KeyboardInterrupt`` propagates, with a note
+    giving the simulated time reached, and the partial run is discarded (nothing is returned).  A
+    chunked run is bit-identical to an unchunked one (see :mod:`solvers.particles._chunks`).
 
     Returns
     -------
@@ -164,8 +180,11 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
     InvalidArgumentError
         Bad input (message names the argument, the value, the rule and the fix).
     SimulationError
-        Negative intensity, intensity above its dominating bound, non-finite state, too many spikes,
+        Negative intensity, intensity above its dominating bound, non-finite state or bound (a
+        blow-up: the time and the neuron are named), too many spikes, the wall-clock budget used up,
         or ``dt * f > 1`` in the clock scheme met during the run; no partial result is returned.
+    KeyboardInterrupt
+        Ctrl-C during the run (propagated after at most one chunk; the partial run is discarded).
     """
     initial, initial_name = _renamed("initial", initial, "x0", x0, _MISSING)
     save_times, times_name = _renamed("save_times", save_times, "record_times", record_times, None)
@@ -189,6 +208,11 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
     sids = _check_stream_ids(stream_ids, N)
     max_spikes = check_int("max_spikes", max_spikes, 0, "pass e.g. max_spikes=10**8")
     ode_step = check_positive("ode_step", ode_step, "pass e.g. ode_step=1e-2")
+    if max_wall_time is not None:
+        max_wall_time = check_positive("max_wall_time", max_wall_time,
+                                       "pass a positive number of seconds, e.g. max_wall_time=60, or None")
+    if progress is not None:
+        progress = check_bool("progress", progress, "pass progress=True, False or None (automatic)")
     drift, intensity = model.drift, model.intensity
     fsup = float(intensity.sup)
     fam = intensity.compiled_args()
@@ -200,14 +224,23 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
     root = root_key(seed_seq)
     keys = stream_keys(sids, root)
     info = SimulationInfo(operator=type(op).__name__, dtype=str(op.dtype), stream_ids_given=stream_ids is not None)
+    local = False
 
     if method == "exact":
         if dt is not None:
             raise bad_argument("dt", dt, "is only used by method='clock'", "drop dt or pass method='clock'")
         if math.isfinite(fsup):
-            local = False
+            log.info("exact thinning: global dominating rate sup f = %g (bounded intensity %r)", fsup, intensity)
         elif intensity.increasing and drift.kind == "leaky":
             local = True
+            if fam is not None:
+                log.info("exact thinning: local dominating rates (unbounded non-decreasing %r with the leaky drift: "
+                         "between kicks potentials relax monotonically to I0 = %g), each renewed at its neuron's "
+                         "candidates and when kicks use up its headroom", intensity, drift.I0)
+            else:
+                log.info("exact thinning: tight local dominating rates f(max(X_i, I0)) on the Python reference "
+                         "loop (custom callable %r: compiled code cannot call it, and no headroom rule is known "
+                         "for it); O(N) numpy work per candidate", intensity)
         else:
             raise bad_argument("model.intensity", intensity,
                                "exact thinning needs a dominating rate: a bounded intensity (finite sup), "
@@ -224,14 +257,17 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
                                    t_end=1e-300,
                                    record_times=rec[:0], max_spikes=1)
         t0 = time.perf_counter()
-        if use_compiled:
-            out = run_exact(op, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
-                                         x0=x0a, keys=keys, sids=sids, root1=root[1], t_end=t_end,
-                                         record_times=rec, max_spikes=int(max_spikes))
-        else:
-            out = _exact.run_exact_python(op, model, local=local, fsup=fsup, x0=x0a, keys=keys, sids=sids,
-                                          root1=root[1], t_end=t_end, record_times=rec,
-                                          max_spikes=int(max_spikes), ode_step=ode_step)
+        with RunMonitor(method=method, N=N, t_end=t_end, max_wall_time=max_wall_time, progress=progress) as mon:
+            # the low-rank loops do not run in chunks yet (no monitor: no Ctrl-C inside, no budget)
+            compiled_monitor = {} if isinstance(op, _lowrank.LowRankOperator) else {"monitor": mon}
+            if use_compiled:
+                out = run_exact(op, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
+                                             x0=x0a, keys=keys, sids=sids, root1=root[1], t_end=t_end,
+                                             record_times=rec, max_spikes=int(max_spikes), **compiled_monitor)
+            else:
+                out = _exact.run_exact_python(op, model, local=local, fsup=fsup, x0=x0a, keys=keys, sids=sids,
+                                              root1=root[1], t_end=t_end, record_times=rec,
+                                              max_spikes=int(max_spikes), ode_step=ode_step, monitor=mon)
         wall = time.perf_counter() - t0
         dt_used = None
     else:
@@ -250,20 +286,26 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
             run_clock(tiny, fam, I0=drift.I0, xr=model.reset, x0=np.zeros(tiny.N), keys=keys[:tiny.N],
                                    root1=root[1], grid=grid[:1], record_times=rec[:0], max_spikes=1, fsup=fsup)
         t0 = time.perf_counter()
-        if use_compiled:
-            out = run_clock(op, fam, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys,
-                                         root1=root[1], grid=grid, record_times=rec,
-                                         max_spikes=int(max_spikes), fsup=fsup)
-        else:
-            out = _clock.run_clock_python(op, model, x0=x0a, keys=keys, root1=root[1], grid=grid,
-                                          record_times=rec, max_spikes=int(max_spikes), ode_step=ode_step)
+        with RunMonitor(method=method, N=N, t_end=t_end, max_wall_time=max_wall_time, progress=progress) as mon:
+            compiled_monitor = {} if isinstance(op, _lowrank.LowRankOperator) else {"monitor": mon}
+            if use_compiled:
+                out = run_clock(op, fam, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys,
+                                             root1=root[1], grid=grid, record_times=rec,
+                                             max_spikes=int(max_spikes), fsup=fsup, **compiled_monitor)
+            else:
+                out = _clock.run_clock_python(op, model, x0=x0a, keys=keys, root1=root[1], grid=grid,
+                                              record_times=rec, max_spikes=int(max_spikes), ode_step=ode_step,
+                                              monitor=mon)
         wall = time.perf_counter() - t0
-    _raise_status(out, method, model)
+    _raise_status(out, method, model, N)
+    if method == "exact" and local and fam is not None:
+        info = dataclasses.replace(info, kick_allowance=float(out.kappa), kick_allowance_changes=int(out.n_kappa))
     res = SimulationResult(spike_times=out.spike_times, spike_neurons=out.spike_neurons, save_times=rec,
                            states=out.states, t_end=t_end, N=N, n_candidates=int(out.n_candidates),
                            n_spikes=int(out.spike_times.shape[0]), wall_time=wall, seed=seed, method=method,
                            dt=dt_used, path="compiled" if use_compiled else "python",
-                           n_rebases=int(out.n_rebases), info=info)
-    log.info("simulate %s/%s: N=%d T=%g spikes=%d candidates=%d wall=%.3fs", method, res.path, N, t_end,
-             res.n_spikes, res.n_candidates, wall)
+                           n_rebases=int(out.n_rebases), n_renewals=int(out.n_renewals), info=info)
+    log.info("simulate %s/%s: N=%d T=%g spikes=%d candidates=%d bound renewals=%d kick allowance=%g (%d changes) "
+             "chunks=%d wall=%.3fs", method, res.path, N, t_end, res.n_spikes, res.n_candidates, res.n_renewals,
+             out.kappa, out.n_kappa, out.n_chunks, wall)
     return res

@@ -26,16 +26,30 @@ import math
 
 import numpy as np
 
+from solvers.particles import _chunks
+from solvers.particles._chunks import RunMonitor
 from solvers.particles._kernels import (
     ABOVE_BOUND,
+    DONE,
+    F_ERRB,
+    F_ERRT,
+    F_ERRV,
+    F_TNOW,
+    FULL,
+    I_ERRJ,
+    I_NC,
+    I_NSP,
+    I_STATUS,
+    N_FSTATE,
+    N_ISTATE,
     NEGATIVE_INTENSITY,
     NOT_FINITE,
     OK,
     TOO_MANY_SPIKES,
-    _clock_leaky_loop,
+    _clock_chunk,
     uniforms,
 )
-from solvers.particles.exact import LoopOutput, make_flow
+from solvers.particles.exact import LoopOutput, _grown, initial_capacity, make_flow
 
 __all__ = ["run_clock_leaky", "run_clock_python", "step_grid"]
 
@@ -52,27 +66,56 @@ def step_grid(t_end: float, dt: float) -> np.ndarray:
 
 
 def run_clock_leaky(op, fam_args, *, I0: float, xr: float, x0: np.ndarray, keys: np.ndarray, root1,
-                    grid: np.ndarray, record_times: np.ndarray, max_spikes: int, fsup: float) -> LoopOutput:
-    """Compiled clock loop for the leaky drift and a named intensity family."""
-    tag, dense, data, indices, indptr = op.kernel_args()
+                    grid: np.ndarray, record_times: np.ndarray, max_spikes: int, fsup: float,
+                    monitor: RunMonitor | None = None, chunk_work: int | None = None) -> LoopOutput:
+    """Compiled clock loop for the leaky drift and a named intensity family, run in chunks (as
+    :func:`solvers.particles.exact.run_exact_leaky`)."""
+    opargs = op.kernel_args()
     fam, p0, p1, p2 = fam_args
     N = x0.shape[0]
     t_end = float(grid[-1])
-    est = N * (fsup if math.isfinite(fsup) else 1.0) * t_end * 0.5 + 1024
-    cap0 = int(min(max(est, 1024), 1 << 22, max_spikes + 1))
-    out = _clock_leaky_loop(tag, dense, data, indices, indptr, fam, p0, p1, p2, float(I0), float(xr),
-                            x0, keys, root1, grid, record_times, int(max_spikes), cap0)
-    return LoopOutput(*out)
+    budget = int(_chunks.CHUNK_WORK if chunk_work is None else chunk_work)
+    monitor = monitor if monitor is not None else RunMonitor(method="clock", N=N, t_end=t_end, progress=False)
+    cap = max(initial_capacity(N, fsup, t_end, max_spikes), N + 1)
+    st = np.empty(cap)
+    sn = np.empty(cap, dtype=np.int64)
+    X = np.array(x0, dtype=np.float64)
+    fired = np.empty(N, dtype=np.int64)
+    states = np.empty((record_times.shape[0], N))
+    istate = np.zeros(N_ISTATE, dtype=np.int64)
+    fstate = np.zeros(N_FSTATE)
+    fstate[[F_ERRT, F_ERRV, F_ERRB]] = np.nan
+    istate[I_ERRJ] = -1
+    n_chunks = 0
+    while True:
+        code = _clock_chunk(opargs, fam, p0, p1, p2, float(I0), float(xr), keys, root1, grid, record_times,
+                            int(max_spikes), X, fired, st, sn, states, istate, fstate, budget)
+        n_chunks += 1
+        if code == DONE:
+            break
+        if code == FULL:
+            size = max(2 * st.shape[0], int(istate[I_NSP]) + N + 1)
+            st, sn = _grown(st, size), _grown(sn, size)
+        monitor.update(fstate[F_TNOW], istate[I_NSP], istate[I_NC])
+    monitor.update(fstate[F_TNOW], istate[I_NSP], istate[I_NC], final=True)
+    n_sp = int(istate[I_NSP])
+    return LoopOutput(int(istate[I_STATUS]), float(fstate[F_ERRT]), int(istate[I_ERRJ]), float(fstate[F_ERRV]),
+                      float(fstate[F_ERRB]), st[:n_sp].copy(), sn[:n_sp].copy(), int(istate[I_NC]), states, 0, 0,
+                      n_chunks)
 
 
 def run_clock_python(op, model, *, x0: np.ndarray, keys: np.ndarray, root1, grid: np.ndarray,
-                     record_times: np.ndarray, max_spikes: int, ode_step: float) -> LoopOutput:
-    """Clock loop vectorised with numpy (any drift, any intensity; a Python loop over steps only)."""
+                     record_times: np.ndarray, max_spikes: int, ode_step: float,
+                     monitor: RunMonitor | None = None) -> LoopOutput:
+    """Clock loop vectorised with numpy (any drift, any intensity; a Python loop over steps only);
+    ``monitor`` is updated every step (budget, progress)."""
     f = model.intensity
     flow = make_flow(model.drift, ode_step)
     xr = float(model.reset)
     N = x0.shape[0]
     X = x0.astype(np.float64).copy()
+    monitor = monitor if monitor is not None else RunMonitor(method="clock", N=N, t_end=float(grid[-1]),
+                                                             progress=False)
     R = record_times.shape[0]
     states = np.empty((R, N))
     r_idx = 0
@@ -85,6 +128,7 @@ def run_clock_python(op, model, *, x0: np.ndarray, keys: np.ndarray, root1, grid
 
     for k in range(grid.shape[0] - 1):
         t0, t1 = float(grid[k]), float(grid[k + 1])
+        monitor.update(t0, n_sp, N * k)
         h = t1 - t0
         while r_idx < R and record_times[r_idx] < t1:
             states[r_idx] = flow(X, float(record_times[r_idx]) - t0)
@@ -114,6 +158,7 @@ def run_clock_python(op, model, *, x0: np.ndarray, keys: np.ndarray, root1, grid
     while r_idx < R:
         states[r_idx] = X
         r_idx += 1
+    monitor.update(float(grid[-1]), n_sp, N * (grid.shape[0] - 1), final=True)
     times = np.concatenate(st) if st else np.empty(0)
     ids = np.concatenate(sn) if sn else np.empty(0, np.int64)
     return LoopOutput(OK, math.nan, -1, math.nan, math.nan, times, ids, N * (grid.shape[0] - 1), states, 0)

@@ -2,12 +2,33 @@
 
 A spike of ``j`` adds ``scale * W[:, j]`` to a state vector (``W_jj`` is then overwritten by the
 reset, so the diagonal is never used).  The event loops only ever ask an operator for this one
-operation, "add column ``j`` times ``scale``", and for the sign pattern of a column (the unbounded
-intensity path redraws the candidates of neurons that received a positive kick).  Each operator
-hands the compiled loops a fixed tuple of arrays (:meth:`SynapticOperator.kernel_args`) and a tag;
-the compiled ``add_column`` picks the branch once per spike.  A structured operator (for instance a
-low-rank ``U V^T`` evaluated on the fly) is added by writing one subclass and one compiled branch,
-without changing :func:`solvers.particles.simulate` or its callers.
+operation, "add column ``j`` times ``scale``", optionally fused with a comparison of the updated
+entries with per-neuron levels (the unbounded-intensity path lists the neurons a kick took above the
+allowance of their bound, see :mod:`solvers.particles.exact`).
+
+How an operator reaches compiled code
+    :meth:`SynapticOperator.kernel_args` returns a tuple of fixed slots ``(tag, dense, data,
+    indices, indptr)`` (unused slots are empty arrays of the right type).  The loops pass the tuple
+    unopened to two compiled functions of :mod:`solvers.particles._kernels`, the only ones that read
+    the weights: ``column_pass(op, j, scale, state, level, shift, flagged)`` (the add, and with a
+    non-empty ``level`` the fused check ``state[i] > level[i] + shift``) and ``column_nnz(op, j)``
+    (entries touched: the cost of a spike in the work budget of a chunk).  Each has one branch per
+    ``tag``.
+
+Adding an operator kind (a low-rank ``U V^T`` or a kernel evaluated on the fly)
+    1. a subclass here with a new tag (``OP_*`` in ``_kernels``), ``kernel_args``, ``column`` (dense
+       column for the Python reference loops), ``tiny`` (a small operator of the same numba types, to
+       compile untimed), ``nbytes`` and ``row_sums``;
+    2. one branch in ``column_pass`` (add ``scale * column`` to ``state``; when ``level`` is not empty
+       also write each updated row ``i`` with ``state[i] > level[i] + shift`` to ``flagged`` and return
+       their number; rows it does not update may be skipped) and one in ``column_nnz``;
+    3. if its arrays do not fit the existing slots, a new slot at the end of the tuple, returned as an
+       empty array by the other operators' ``kernel_args`` (only ``column_pass``/``column_nnz`` read
+       slots, so no loop changes).
+    Nothing in :func:`solvers.particles.simulate`, the loops or the chunk driver changes.  Add the
+    kind to the weight parametrizations of the tests that compare the compiled loops with the Python
+    reference loop (``tests/unit/test_particles.py``, ``test_particles_unbounded.py``) and of the
+    chunking test (``test_particles_chunks.py``).
 
 Dense weights are kept in their dtype (float32 or float64) and in Fortran order (columns
 contiguous); an array already in Fortran order is used without a copy, a C-ordered one is copied
@@ -22,17 +43,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from solvers.graphons import validate_weights
-from solvers.particles._kernels import add_column, column_entry, column_nnz  # noqa: F401 (re-export)
+from solvers.particles._kernels import OP_DENSE, OP_SPARSE
 
 __all__ = ["SynapticOperator", "DenseOperator", "SparseOperator", "make_operator",
            "OP_DENSE", "OP_SPARSE"]
 
 log = logging.getLogger(__name__)
-
-#: tags of the compiled branches in ``_kernels.add_column`` (internal; users pick operators by class)
-OP_DENSE = 0
-OP_SPARSE = 1
-
 
 class SynapticOperator:
     """Abstract operator ``W`` (``N x N``): ``state += scale * W[:, j]``.
@@ -52,7 +68,8 @@ class SynapticOperator:
     dtype: np.dtype
 
     def kernel_args(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(tag, dense, data, indices, indptr)`` for the compiled loops (unused slots are empty)."""
+        """``(tag, dense, data, indices, indptr)`` for the compiled loops (unused slots are empty
+        arrays of the operator's dtype; see the module docstring)."""
         raise NotImplementedError
 
     def column(self, j: int) -> np.ndarray:

@@ -32,6 +32,12 @@ class SimulationInfo:
         scheme, which needs no bound.
     bound_value : float or None
         ``sup f`` when ``bound == "global"``, else ``None``.
+    kick_allowance : float or None
+        Local bounds of a named family: the kick allowance ``kappa`` (potential units) in force at the
+        end of the run, and ``kick_allowance_changes`` the number of times it changed (each renewed
+        every bound; see :mod:`solvers.particles.exact`).  ``None`` otherwise.
+    kick_allowance_changes : int or None
+        See ``kick_allowance``.
     """
 
     operator: str
@@ -39,6 +45,8 @@ class SimulationInfo:
     stream_ids_given: bool = False
     bound: str | None = None
     bound_value: float | None = None
+    kick_allowance: float | None = None
+    kick_allowance_changes: int | None = None
 
     def describe_bound(self) -> str:
         """``"global 10"``, ``"local"`` or ``"none"`` (for summaries)."""
@@ -93,6 +101,9 @@ class SimulationResult:
         ``"compiled"`` or ``"python"`` (custom callables).
     n_rebases : int
         Integrating-factor rebases (exact leaky path).
+    n_renewals : int
+        Local dominating rates renewed because the kicks a neuron received went beyond what its bound
+        allows (exact path with an unbounded intensity; 0 otherwise).
     info : SimulationInfo
         Operator, weight dtype, stream ids given or not, dominating-bound kind.
     """
@@ -111,6 +122,7 @@ class SimulationResult:
     dt: float | None = None
     path: str = "compiled"
     n_rebases: int = 0
+    n_renewals: int = 0
     info: SimulationInfo = field(default_factory=lambda: SimulationInfo(operator="", dtype=""))
 
     @property

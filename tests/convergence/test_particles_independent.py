@@ -14,8 +14,10 @@ The simulator uses another algorithm (per-neuron candidate streams in a heap, Sp
 Statistics compared, simulator against oracle, on 2000-4000 independent replicates of tiny networks
 (N = 2..4, and one N = 12 for a deeper event heap) with strong non-symmetric weights of both signs (and
 a nonzero diagonal, which must be ignored): dense float64, dense float32, sparse; sigmoid (global
-bound), exponential and unbounded ReLU (local bounds, including the zero bound of a ReLU neuron below
-threshold); compiled loop and Python reference loop; a nonzero reset value.
+bound), exponential and unbounded ReLU, dense and sparse (local bounds, including the zero bound of a
+ReLU neuron below threshold; with the kick allowance at its normal window, and re-estimated every 4
+candidates so that it changes and renews every bound in most runs); compiled loop and Python
+reference loop (named families, and a custom unbounded intensity with tight bounds); a nonzero reset.
 
 * for each neuron: the spike count in ``[0, T]`` (chi-square on the 2 x K table, consecutive
   categories grouped until each group has >= 10 pooled observations; and the means, Welch z), the
@@ -292,6 +294,7 @@ EXPO = (2.0, 1.5, 1.0)
 SIG2 = (6.0, 3.0, 0.8)
 SIG_LOW = (2.0, 4.0, 1.2)   # low activity: X(T) keeps an atom of mass ~0.17 ("nobody fired")
 RELU = (2.0, 1.0, math.inf)  # unbounded, increasing
+RELU_X = (4.0, 1.0, math.inf)  # steeper, with excitatory weights: about 7 spikes per run
 
 _rng12 = np.random.default_rng(np.random.SeedSequence(1212))
 W12_SPARSE = sp.csr_matrix(np.where(_rng12.random((12, 12)) < 0.3, _rng12.normal(0.0, 0.5, (12, 12)), 0.0))
@@ -332,11 +335,24 @@ def _case(name):
         fI0 = f(1.5)
         return (NeuronModel(Leaky(1.5), Exponential(*EXPO)), f, (lambda x: max(f(x), fI0)), W12_SPARSE,
                 X0_12, 2000, 17, 7 * 10**6)
+    if name == "relu-excitatory-N4":
+        # positive weights: a kick drift the local bounds must allow for (the kick allowance)
+        f = relu_f(*RELU_X)
+        W = np.abs(W4_SPARSE.toarray()) + 0.3
+        return (NeuronModel(Leaky(1.5), ReLU(*RELU_X)), f, (lambda x: max(f(x), f(1.5))), W, X0_4, 3000, 18,
+                8 * 10**6)
+    if name == "relu-sparse-N4":
+        # uncapped ReLU on sparse weights of both signs, the kicks partly excitatory
+        f = relu_f(*RELU_X)
+        W = sp.csr_matrix(1.2 * W4_SPARSE.toarray() + 0.3 * (W4_SPARSE.toarray() != 0))
+        return (NeuronModel(Leaky(1.5), ReLU(*RELU_X), reset=0.2), f, (lambda x: max(f(x), f(1.5))), W, X0_4, 3000,
+                19, 9 * 10**6)
     raise KeyError(name)
 
 
 CASES = ["sigmoid-dense-N3", "exponential-dense-N3", "sigmoid-sparse-N4-reset", "sigmoid-float32-N2-atoms",
-         "exponential-sparse-N4", "relu-unbounded-zero-bound-N3", "exponential-sparse-N12"]
+         "exponential-sparse-N4", "relu-unbounded-zero-bound-N3", "exponential-sparse-N12", "relu-excitatory-N4",
+         "relu-sparse-N4"]
 _ORACLE_CACHE: dict[str, Sample] = {}
 
 
@@ -383,6 +399,47 @@ def test_python_reference_loop_agrees_in_law_with_oracle(name):
     sim = simulator_sample(model, W, x0, T, 1500, sseed + 7 * 10**5, BW, path="python")
     p = battery(sim, _oracle_for(name), atoms=atoms)
     assert min(p.values()) > ALPHA, f"{name} (python path): differs from the oracle in law: {_fmt(p)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["exponential-dense-N3", "exponential-sparse-N12", "relu-excitatory-N4",
+                                  "relu-sparse-N4"])
+def test_kick_allowance_changes_keep_the_law(monkeypatch, name):
+    """The unbounded path with its kick allowance re-estimated every 4 candidates (instead of 1024), so
+    that in these tiny networks it changes in most runs, and every bound is renewed at each change:
+    same battery against the oracle (p > ALPHA), same power against W = 0 and W^T (p < 1e-12)."""
+    from solvers.particles import exact
+
+    monkeypatch.setattr(exact, "KAPPA_WINDOW_USED", 4)
+    model, f, bound, W, x0, R, oseed, sseed = _case(name)
+    atoms = model.drift.I0 + (x0 - model.drift.I0) * math.exp(-T)
+    changes = [simulate(model, W, T, x0, sseed + 9 * 10**5 + r).info.kick_allowance_changes for r in range(200)]
+    assert np.mean(np.asarray(changes) > 0) > 0.5, f"{name}: the allowance rarely changes ({np.mean(changes)})"
+    oracle = _oracle_for(name)
+    sim = simulator_sample(model, W, x0, T, R, sseed + 9 * 10**5, BW)
+    p = battery(sim, oracle, atoms=atoms)
+    assert min(p.values()) > ALPHA, f"{name} (allowance window 4): differs from the oracle in law: {_fmt(p)}"
+    Wd = _dense(W)
+    for label, Walt in (("W = 0", np.zeros_like(Wd)), ("W transposed", Wd.T.copy())):
+        alt = simulator_sample(model, Walt, x0, T, R, sseed + 6 * 10**5, BW)
+        q = battery(alt, oracle, atoms=atoms)
+        assert min(q.values()) < POWER_P, f"{name}: battery cannot tell {label} from W: {_fmt(q)}"
+
+
+@pytest.mark.slow
+def test_custom_unbounded_intensity_python_path_agrees_in_law_with_oracle():
+    """A user's increasing exponential (Python loop, tight local bounds, no allowance) against the
+    oracle of the named family."""
+    from solvers.model import CustomIntensity
+
+    name = "exponential-dense-N3"
+    model, f, bound, W, x0, R, oseed, sseed = _case(name)
+    c, beta, theta = EXPO
+    custom = NeuronModel(model.drift, CustomIntensity(func=lambda x: c * np.exp(beta * (x - theta)), increasing=True))
+    atoms = model.drift.I0 + (x0 - model.drift.I0) * math.exp(-T)
+    sim = simulator_sample(custom, W, x0, T, 1500, sseed + 8 * 10**5, BW)
+    p = battery(sim, _oracle_for(name), atoms=atoms)
+    assert min(p.values()) > ALPHA, f"custom exponential (python path): differs from the oracle in law: {_fmt(p)}"
 
 
 # =========================================================================== the oracle checked itself

@@ -64,7 +64,10 @@ def test_benchmark_script_runs(capsys):
     spec.loader.exec_module(mod)
     assert mod.main(["--N", "300", "--t-end", "1"]) == 0
     out = capsys.readouterr().out
-    assert "events/s" in out and "ratio" in out
+    assert "events/s" in out and "ratio" in out and "exponential" in out and "vs sig" in out
+    assert mod.main(["--N", "200", "--t-end", "1", "--chunks"]) == 0
+    out = capsys.readouterr().out
+    assert "us/chunk" in out and "implied" in out and "exponential" in out
     W = mod.ring_weights(40)
     from solvers.graphons import ring
 

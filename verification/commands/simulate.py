@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -142,7 +143,12 @@ def run(args: argparse.Namespace) -> int:
     x0 = _initial(args, W.shape[0])
     from solvers.particles import simulate  # numba: imported once the inputs are known to be good
 
-    res = simulate(model, W, T, x0, args.seed, method=args.method, dt=args.dt, save_times=save_times)
+    try:  # a progress bar on stderr when it is a terminal and the run lasts more than a few seconds
+        res = simulate(model, W, T, x0, args.seed, method=args.method, dt=args.dt, save_times=save_times)
+    except KeyboardInterrupt as exc:  # Ctrl-C: the simulator stops within one chunk and discards the run
+        where = "; ".join(getattr(exc, "__notes__", [])) or "the partial run is discarded"
+        print(f"ifmf simulate: interrupted (Ctrl-C): {where}; nothing was written", file=sys.stderr)
+        return 130
     pr = res.population_rate(T / args.bins)
     syn = res.n_spikes * (res.N - 1) / res.wall_time if res.wall_time > 0 else math.nan
     summary = {
