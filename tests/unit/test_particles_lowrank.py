@@ -140,6 +140,9 @@ def test_per_neuron_streams_give_the_dense_paths_spikes(kernel):
     assert low.info.operator == "LowRankOperator"
 
 
+@pytest.mark.xfail(strict=True, reason="the dense unbounded path now uses tangent bounds with a kick allowance "
+                   "(issue 14); the low-rank per-neuron mode still reproduces the former local-bound algorithm "
+                   "(to be aligned when the low-rank loops join the chunked driver)")
 def test_per_neuron_streams_unbounded_intensity_match_the_dense_local_bounds():
     N, T = 80, 3.0
     model = NeuronModel(Leaky(1.5), Exponential(1.0, 3.0, 1.0))
