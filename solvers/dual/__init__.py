@@ -1,4 +1,4 @@
-"""The dual-backward equation of the mean-field PDE (SPEC section 4); mathematics in docs/dual.md.
+"""The dual-backward equation of the mean-field PDE (SPEC section 4); mathematics in docs/mathematics/dual.md.
 
 * :func:`solve_backward` (:mod:`solvers.dual.backward`): the frozen dual (``linearised=False``; the exact
   adjoint of the forward Lagrangian step, so ``<phi(t), mu(t)>`` is constant to rounding for the

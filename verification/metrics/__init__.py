@@ -21,7 +21,6 @@ Example::
     >>> N = 100
     >>> X = np.where(np.arange(N) % 2 == 0, 0.0, 1.2)          # alternating initial values
     >>> mu_N = ExtendedMeasure.from_network(X)
-    >>> mu_0 = ExtendedMeasure.from_histogram([0.0, 1.2], [[1.0]])  # placeholder limit below
     >>> limit = ExtendedMeasure(edges=[0.0, 1.0], atom_ptr=[0, 2], atom_x=[0.0, 1.2], atom_m=[0.5, 0.5],
     ...                         cont_ptr=[0, 0], cont_x=[], cont_F=[])
     >>> br = weak_distance(mu_N, limit, skew())
