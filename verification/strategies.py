@@ -497,6 +497,10 @@ class BlockKernel(StepKernel):
 
     name: str = "block"
 
+    # identity, as for every kernel (StepKernel's generated field equality would compare arrays)
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         rows = "; ".join(" ".join(f"{v:.4g}" for v in row) for row in self.values)
         return f"BlockKernel([{rows}])"

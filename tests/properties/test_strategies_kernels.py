@@ -109,6 +109,7 @@ def test_block_kernels_take_their_block_values(k):
     assert k.sup == float(np.max(np.abs(k.values)))
     mid = (np.arange(n) + 0.5) / n
     assert np.array_equal(k(mid[:, None], mid[None, :]), k.values)
+    assert k == k and k != BlockKernel(values=k.values) and isinstance(hash(k), int)  # identity, as any kernel
 
 
 def test_the_certificate_on_the_ring_kernel():

@@ -127,7 +127,8 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("strategy, kwargs, name", BAD, ids=[f"{s.__name__}-{n}-{i}" for i, (s, _, n) in enumerate(BAD)])
+@pytest.mark.parametrize("strategy, kwargs, name", BAD,
+                         ids=[f"{s.__name__}-{n}-{i}" for i, (s, _, n) in enumerate(BAD)])
 def test_bad_arguments_raise_when_the_strategy_is_defined(strategy, kwargs, name):
     with pytest.raises(InvalidArgumentError) as info:
         strategy(**kwargs)  # defined only: nothing is drawn

@@ -75,6 +75,17 @@ def test_population_rate_and_pairing_observables():
     assert "<phi, mu^N_t> - <phi, mu_t>" in msg
 
 
+def test_the_strong_distance_does_not_converge_and_the_companions_do():
+    """The strong distance ``int W_1(mu^N(xi), mu(xi)) dxi`` compares a Dirac with a continuous law in every
+    slice: it stays O(1) (fitted exponent about 0), while the kernel-MMD companion decays."""
+    seq = WeightSequence("step", ring())
+    msg = _fail(STD, ring(), seq, SIZES, observable="state", metric="strong", seed=3, replicates=6)
+    assert "int W_1(mu(xi), nu(xi)) dxi" in msg and "criterion (FAIL)" in msg
+    study = assert_mean_field_convergence(STD, ring(), seq, SIZES, observable="state", metric="kernel_mmd",
+                                          seed=3, replicates=6)
+    assert "d_w,k (Gaussian, bandwidth 0.5)" in study.claim
+
+
 def test_a_silent_network_has_no_rate():
     silent = NeuronModel(Leaky(0.5), ReLU(slope=1.0, theta=1.0, cap=2.0))  # potentials never reach theta
     msg = _fail(silent, ring(), ring().weights, SIZES, observable="state", seed=1, replicates=2)

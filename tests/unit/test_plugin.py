@@ -51,7 +51,8 @@ def test_budget_from_the_option_the_environment_or_the_default(pytester, monkeyp
     pytester.makepyfile(INNER)
     result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider", *args)
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines([f"ifmf: budget {expect:g} (replicates x B, sizes x sqrt(B)); hypothesis profile 'ifmf'*"])
+    header = f"ifmf: budget {expect:g} (replicates x B, sizes x sqrt(B)); hypothesis profile 'ifmf'*"
+    result.stdout.fnmatch_lines([header])
     # the session restores the environment it changed
     assert os.environ.get("IFMF_BUDGET") == env
 
