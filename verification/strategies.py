@@ -904,7 +904,7 @@ class InitialData:
 
         return p[0] + p[1] * make_rng(seed).standard_normal(pos.size)
 
-    def pde(self, n_xi: int, *, resolution: int = 1) -> InitialSpec | float:
+    def pde(self, n_xi: int, *, resolution: int = 1) -> InitialSpec:
         """The PDE initial datum on ``n_xi`` nodes; ``resolution`` multiplies the quadrature atoms of a
         continuous law (``gaussian``: ``64 resolution`` atoms) for refinement checks."""
         n_xi = check_int("n_xi", n_xi, 1, "pass e.g. n_xi=32")
