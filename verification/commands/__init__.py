@@ -2,4 +2,4 @@
 ``run(args) -> int`` (the exit code); :mod:`verification.cli` registers the modules listed in
 ``COMMANDS``."""
 
-COMMANDS = ("simulate", "check_weights", "report")
+COMMANDS = ("simulate", "check_weights", "report", "verify")
