@@ -35,8 +35,10 @@ permutation), ``sparse_erdos_renyi``; deterministic ones: ``checkerboard``, ``al
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -77,6 +79,8 @@ __all__ = [
     "load_weights",
     "KERNELS",
     "WEIGHT_SEQUENCES",
+    "NamedSequence",
+    "sequence_info",
 ]
 
 _GL_NODES_PER_UNIT = 64
@@ -84,6 +88,37 @@ _GL_NODES_PER_UNIT = 64
 
 def _check_n(name: str, n: Any, minimum: int = 1) -> int:
     return check_int(name, n, minimum, f"pass e.g. {name}=1000")
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    """The storage dtype of weights: float64 or float32 (anything else is refused)."""
+    try:
+        d = np.dtype(dtype) if dtype is not None else None
+    except Exception:  # numpy's dtype parser raises TypeError, ValueError or SyntaxError
+        d = None
+    # (a dtype compares equal to None, which numpy reads as float64: test None first)
+    if d is None or d.type not in (np.float64, np.float32):
+        raise bad_argument("dtype", dtype, "must be float64 or float32", "pass dtype=np.float64 or dtype=np.float32")
+    return d
+
+
+def _show_value(value: Any) -> str:
+    text = repr(value)
+    return (text[:57] + "...") if len(text) > 60 else text
+
+
+def _points(name: str, value: Any) -> np.ndarray:
+    """Finite real evaluation points (``xi``, ``zeta``) as a float array."""
+    fix = f"pass real numbers in [0, 1] for {name} (a float or an array)"
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise bad_argument(name, value, "must be real numbers", fix)
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise bad_argument(name, value, "must be real numbers", fix) from None
+    if not np.all(np.isfinite(a)):
+        raise bad_argument(name, value, "must be finite", fix)
+    return a
 
 
 def labels(n: int) -> np.ndarray:
@@ -95,7 +130,7 @@ def labels(n: int) -> np.ndarray:
 def cell_index(xi, n: int) -> np.ndarray:
     """0-based index of the cell ``((i-1)/n, i/n]`` containing ``xi`` (``xi = 0`` goes to cell 0)."""
     n = _check_n("n", n)
-    xi = np.asarray(xi, dtype=float)
+    xi = _points("xi", xi)
     idx = np.clip(np.ceil(xi * n).astype(np.int64) - 1, 0, n - 1)
     # ``xi * n`` is rounded: compare with the float cell edges ``k / n`` themselves so that the
     # edge ``k / n`` (as computed in floating point) always closes cell ``k`` (1-based).
@@ -129,9 +164,16 @@ class Kernel:
         raise NotImplementedError
 
     def __call__(self, xi, zeta):
-        xi = np.asarray(xi, dtype=float)
-        zeta = np.asarray(zeta, dtype=float)
-        return np.asarray(self._eval(xi, zeta), dtype=float) * np.ones(np.broadcast_shapes(xi.shape, zeta.shape))
+        xi = _points("xi", xi)
+        zeta = _points("zeta", zeta)
+        shape = np.broadcast_shapes(xi.shape, zeta.shape)
+        values = self._eval(xi, zeta)
+        try:  # the values of a user's function: real, broadcastable to the points' shape
+            return np.asarray(values, dtype=float) * np.ones(shape)
+        except (TypeError, ValueError):
+            raise bad_argument("kernel", self, f"its function returned {_show_value(values)} for points of shape "
+                               f"{shape}, not real numbers of that shape",
+                               "return a numpy array of the broadcast shape of xi and zeta") from None
 
     def kernel(self, xi, zeta):
         """Evaluate ``w(xi, zeta)`` (vectorised, broadcasting)."""
@@ -141,13 +183,13 @@ class Kernel:
     def degree(self, xi):
         """``int_0^1 w(xi, zeta) dzeta`` (Gauss-Legendre unless a subclass has a closed form)."""
         z, wq = gauss_legendre(_GL_NODES_PER_UNIT)
-        xi = np.asarray(xi, dtype=float)
+        xi = _points("xi", xi)
         return np.tensordot(self(xi[..., None], z), wq, axes=([-1], [0]))
 
     def in_degree(self, zeta):
         """``int_0^1 w(xi, zeta) dxi``."""
         x, wq = gauss_legendre(_GL_NODES_PER_UNIT)
-        zeta = np.asarray(zeta, dtype=float)
+        zeta = _points("zeta", zeta)
         return np.tensordot(self(x, zeta[..., None]), wq, axes=([-1], [0]))
 
     @property
@@ -177,6 +219,7 @@ class Kernel:
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         g = labels(N)
         W = np.empty((N, N), dtype=dtype, order="F")
         # column blocks of ~4 MB of float64 temporaries: peak memory stays ~ one matrix
@@ -239,13 +282,13 @@ class FunctionKernel(Kernel):
 
     def degree(self, xi):
         if self.degree_func is not None:
-            xi = np.asarray(xi, dtype=float)
+            xi = _points("xi", xi)
             return np.asarray(self.degree_func(xi), dtype=float) * np.ones_like(xi)
         return super().degree(xi)
 
     def in_degree(self, zeta):
         if self.in_degree_func is not None:
-            zeta = np.asarray(zeta, dtype=float)
+            zeta = _points("zeta", zeta)
             return np.asarray(self.in_degree_func(zeta), dtype=float) * np.ones_like(zeta)
         return super().in_degree(zeta)
 
@@ -308,6 +351,7 @@ class StepKernel(Kernel):
 
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         if N == self.n:
             W = np.asfortranarray(self.values / N, dtype=dtype)
             np.fill_diagonal(W, 0.0)
@@ -351,8 +395,20 @@ def coupling_matrix(kernel: Kernel, n: int) -> tuple[np.ndarray, str]:
     check_instance("kernel", kernel, Kernel, "pass e.g. solvers.graphons.ring() or step_kernel(W)")
     n = _check_n("n", n)
     if isinstance(kernel, StepKernel):
-        return np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
-    return np.ascontiguousarray(kernel.matrix(n, "midpoint")), "midpoint"
+        K, rule = np.ascontiguousarray(kernel.matrix(n, "cell-average")), "cell-average (exact on step blocks)"
+    else:
+        K, rule = np.ascontiguousarray(kernel.matrix(n, "midpoint")), "midpoint"
+    if K.shape != (n, n):
+        raise bad_argument("kernel", kernel, f"returned values of shape {K.shape} on an {n} x {n} grid",
+                           "make the kernel function broadcast its two arguments (use numpy operations)")
+    if not np.all(np.isfinite(K)):
+        i, j = (int(v) for v in np.argwhere(~np.isfinite(K))[0])
+        g = labels(n)
+        raise bad_argument("kernel", kernel, f"the kernel itself is not finite: w(xi, zeta) = {float(K[i, j])} at "
+                           f"(xi, zeta) = ({g[i]:.6g}, {g[j]:.6g}), a node pair of the {n} x {n} coupling grid "
+                           f"({rule})", "fix the kernel function so that it is finite on [0, 1]^2 (no time step "
+                           "or other solver setting can repair a non-finite kernel)")
+    return K, rule
 
 
 # ----------------------------------------------------------------------------- named kernels (S8)
@@ -380,6 +436,7 @@ class _RingKernel(FunctionKernel):
         """Rank-3 form ``J0 + J1 (cos_i cos_j + sin_i sin_j)`` by one BLAS product: ~3x faster than
         evaluating the cosine on N^2 entries, equal to it to a few ulps, peak memory ~1 matrix."""
         N = _check_n("N", N)
+        dtype = _check_dtype(dtype)
         g = 2 * np.pi * labels(N)
         C = np.stack([np.cos(g), np.sin(g)], axis=1)
         W = ((self.params["J1"] / N) * C) @ C.T  # symmetric to rounding: its transpose is F-ordered
@@ -494,6 +551,7 @@ def checkerboard(N: int, *, J: float = 1.0, dtype=np.float64) -> np.ndarray:
     Under the given labels its step kernel converges weakly-* to ``J`` but stays at cut norm ``J/4``
     from it; relabelled by parity it is the two-population kernel ``2J 1{same parity}``.
     """
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     J = check_real("J", J)
     i = np.arange(N)
@@ -505,6 +563,7 @@ def checkerboard(N: int, *, J: float = 1.0, dtype=np.float64) -> np.ndarray:
 def random_sign(N: int, *, seed, J: float = 1.0, dtype=np.float64) -> np.ndarray:
     """``W_ij = +-J/N`` i.i.d. fair signs, ``W_ii = 0``; cut-norm limit is the zero kernel.
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     J = check_real("J", J)
     rng = make_rng(seed)
@@ -534,6 +593,7 @@ def w_random(kernel: Kernel, N: int, *, seed, dtype=np.float64) -> WRandomGraph:
     """``W_ij = M sign(w(U_i,U_j)) A_ij / N``, ``A_ij ~ Bernoulli(|w(U_i,U_j)|/M)``, ``M = sup|w|``,
     ``U_i`` i.i.d. uniform, labels shuffled; ``W_ii = 0``.  ``E[N W_ij | U] = w(U_i, U_j)``.
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     check_instance("kernel", kernel, Kernel, "pass e.g. ring()")
     N = _check_n("N", N)
     rng = make_rng(seed)
@@ -569,6 +629,7 @@ def alternating(N: int, *, dtype=np.float64) -> np.ndarray:
 def hub(N: int, *, dtype=np.float64) -> np.ndarray:
     """Negative control: ``W_i1 = 0.5`` for all ``i != 1`` (neuron 1 kicks everyone by O(1)), the rest
     ``1/N``, ``W_ii = 0``.  ``kappa_N = N/2`` grows: violates the O(1/N) hypothesis."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N, minimum=2)
     W = np.full((N, N), 1.0 / N, dtype=dtype, order="F")
     W[:, 0] = 0.5
@@ -580,6 +641,7 @@ def sparse_erdos_renyi(N: int, *, seed, p: float | None = None, dtype=np.float64
     """Sparse Erdos-Renyi weights ``W_ij = A_ij / (N p)``, ``A_ij ~ Bernoulli(p)`` (default
     ``p = N^{-1/2}``), ``W_ii = 0``.  ``kappa_N = 1/p`` grows like ``N^{1/2}``: violates O(1/N).
     ``seed`` (required: the output is random) is an int or a ``SeedSequence``."""
+    dtype = _check_dtype(dtype)
     N = _check_n("N", N)
     fix = "pass a connection probability in (0, 1]"
     p = N ** -0.5 if p is None else check_real("p", p, fix)
@@ -597,8 +659,80 @@ def sparse_erdos_renyi(N: int, *, seed, p: float | None = None, dtype=np.float64
     return A
 
 
-WEIGHT_SEQUENCES = ("ring", "two-block", "constant", "skew", "product", "checkerboard",
-                    "random-sign", "w-random", "alternating", "hub", "erdos-renyi")
+@dataclass(frozen=True)
+class NamedSequence:
+    """One entry of :data:`WEIGHT_SEQUENCES`, the one registry of named weight sequences (SPEC section 8).
+
+    Attributes
+    ----------
+    name : str
+        The name :func:`build_weights` (and ``ifmf simulate --kernel``, ``ifmf weights``) accepts.
+    summary : str
+        One line: the weights and what their step kernels converge to.
+    kernel : bool
+        The name is also a kernel of :data:`KERNELS` (``named_kernel(name)`` gives ``w``, the limit
+        of the sequence, usable by the PDE solvers and ``ifmf solve``).
+    random : bool
+        The weights are random: :func:`build_weights` needs ``seed``.
+    sparse : bool
+        :func:`build_weights` returns a scipy sparse matrix.
+    scratch : float
+        Peak temporary memory of the builder, in ``N x N`` float64 matrices beyond the result (an
+        estimate from the builder's code, for :meth:`peak_bytes`).
+    float64_first : bool
+        The builder makes a float64 matrix and converts it (one more matrix for ``dtype=float32``).
+    """
+
+    name: str
+    summary: str
+    kernel: bool = False
+    random: bool = False
+    sparse: bool = False
+    scratch: float = 0.0
+    float64_first: bool = False
+
+    def peak_bytes(self, N: int, *, dtype=np.float64) -> int:
+        """Estimated peak memory of ``build_weights(name, N, dtype=dtype)`` in bytes (result plus
+        temporaries; for the sparse sequence, its ``N^{3/2}`` stored entries and their indices)."""
+        N = _check_n("N", N)
+        item = _check_dtype(dtype).itemsize
+        if self.sparse:
+            return int(4 * 8 * N ** 1.5 + 16 * N)
+        extra = 8 if (self.float64_first and item != 8) else 0
+        return int(N * N * (item + 8 * self.scratch + extra))
+
+
+WEIGHT_SEQUENCES: dict[str, NamedSequence] = {s.name: s for s in (
+    NamedSequence("ring", "W_ij = w(xi_i, xi_j)/N, w = 1 + 0.5 cos(2 pi (xi - zeta))", kernel=True,
+                  float64_first=True),
+    NamedSequence("two-block", "W_ij = w(xi_i, xi_j)/N, w = 1.5 on the diagonal blocks, 0.2 off", kernel=True),
+    NamedSequence("constant", "W_ij = 1/N (w = 1)", kernel=True),
+    NamedSequence("skew", "W_ij = w(xi_i, xi_j)/N, w = 0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta)) "
+                  "(non-symmetric)", kernel=True),
+    NamedSequence("product", "W_ij = w(xi_i, xi_j)/N, w = 2 xi zeta", kernel=True),
+    NamedSequence("checkerboard", "W_ij = (1 + (-1)^(i+j))/N: two populations by parity; weak-* limit 1, "
+                  "cut-norm limit 2 1{same parity} after relabelling", scratch=3.0),
+    NamedSequence("random-sign", "W_ij = +-1/N i.i.d. fair signs; cut-norm limit 0 (neurons decouple)",
+                  random=True, scratch=3.0),
+    NamedSequence("w-random", "W_ij = M sign(w) Bernoulli(|w(U_i, U_j)|/M)/N from ring, labels shuffled; "
+                  "limit ring after relabelling", random=True, scratch=5.0),
+    NamedSequence("alternating", "ring for even N, two-block for odd N: two accumulation points",
+                  float64_first=True),
+    NamedSequence("hub", "W_i1 = 0.5, the rest 1/N: kappa_N = N/2 grows (violates the O(1/N) hypothesis)"),
+    NamedSequence("erdos-renyi", "sparse W_ij = Bernoulli(p)/(N p), p = N^-1/2: kappa_N = N^1/2 grows "
+                  "(violates the O(1/N) hypothesis)", random=True, sparse=True),
+)}
+"""The named weight sequences (one registry: :func:`build_weights`, the ``ifmf`` commands and the
+docs read it).  The entries with ``kernel=True`` are the kernels of :data:`KERNELS`."""
+
+
+def sequence_info(name: str) -> NamedSequence:
+    """The :class:`NamedSequence` of a name of :data:`WEIGHT_SEQUENCES` (``_`` accepted for ``-``,
+    any case); an unknown name raises and lists the valid ones."""
+    key = str(name).lower().replace("_", "-")
+    if key not in WEIGHT_SEQUENCES:
+        raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
+    return WEIGHT_SEQUENCES[key]
 
 
 def build_weights(name: str, N: int, *, seed=None, dtype=np.float64, **params):
@@ -608,26 +742,27 @@ def build_weights(name: str, N: int, *, seed=None, dtype=np.float64, **params):
     and returns the :class:`WRandomGraph`'s weights.  Random sequences need ``seed`` (an error
     otherwise); deterministic ones ignore it.  ``params`` go to the kernel or sequence builder.
     """
-    key = str(name).lower().replace("_", "-")
+    key = sequence_info(name).name
     if key in KERNELS:
         return named_kernel(key, **params).weights(N, dtype=dtype)
-    if key == "checkerboard":
-        return checkerboard(N, dtype=dtype, **params)
-    if key == "alternating":
-        return alternating(N, dtype=dtype)
-    if key == "hub":
-        return hub(N, dtype=dtype)
-    if key in ("random-sign", "w-random", "erdos-renyi"):
-        if seed is None:
-            raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
-        if key == "random-sign":
-            return random_sign(N, seed=seed, dtype=dtype, **params)
-        if key == "erdos-renyi":
-            return sparse_erdos_renyi(N, seed=seed, dtype=dtype, **params)
+    if key in ("random-sign", "w-random", "erdos-renyi") and seed is None:
+        raise bad_argument("seed", seed, f"sequence {key!r} is random and needs a seed", "pass seed=<int>")
+    if key == "w-random":
         kname = params.pop("kernel", "ring")
         kern = kname if isinstance(kname, Kernel) else named_kernel(kname, **params)
         return w_random(kern, N, seed=seed, dtype=dtype).weights
-    raise bad_argument("name", name, "unknown weight sequence", f"use one of {list(WEIGHT_SEQUENCES)}")
+    builder = {"checkerboard": checkerboard, "alternating": alternating, "hub": hub,
+               "random-sign": random_sign, "erdos-renyi": sparse_erdos_renyi}[key]
+    kwargs = dict(params, dtype=dtype)
+    if WEIGHT_SEQUENCES[key].random:
+        kwargs["seed"] = seed
+    try:  # a parameter the builder does not take is the caller's error, not a TypeError
+        inspect.signature(builder).bind(N, **kwargs)
+    except TypeError as exc:
+        raise bad_argument("params", params, f"wrong parameters for sequence {key!r} ({exc})",
+                           f"see help(solvers.graphons.{builder.__name__})") from None
+    return builder(N, **kwargs)
+    raise RuntimeError(f"internal error: sequence {key!r} is registered but has no builder")  # pragma: no cover
 
 
 # ----------------------------------------------------------------------------------- validation / IO
@@ -668,34 +803,96 @@ def validate_weights(W, name: str = "weights"):
     return A
 
 
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+_WEIGHT_EXTENSIONS = (".npy", ".npz", ".csv", ".mtx")
+
+
+def _describe_start(head: bytes) -> str:
+    """What the first bytes of a file look like (for the error of a file whose extension lies)."""
+    if not head:
+        return "it is empty"
+    if head.startswith(b"\x80"):
+        return "it looks like a Python pickle"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it starts with the bytes {head[:12]!r}"
+    first = text.splitlines()[0][:40] if text.splitlines() else text[:40]
+    if text.startswith("%%MatrixMarket"):
+        return "it looks like a MatrixMarket text file (.mtx)"
+    return f"it looks like text, first line {first!r}"
+
+
+def _weight_file_error(p: str, ext: str) -> InvalidArgumentError | None:
+    """The error for a path that is not a readable weight file of its extension, or None."""
+    if os.path.isdir(p):
+        inside = sorted(f for f in os.listdir(p) if os.path.splitext(f)[1].lower() in _WEIGHT_EXTENSIONS)
+        shown = ", ".join(inside[:4]) + (", ..." if len(inside) > 4 else "")
+        fix = (f"pass the weight files inside it ({shown}), e.g. {os.path.join(p, inside[0])}" if inside else
+               "pass a weight file (.npy, .npz, .csv or .mtx); this folder holds none")
+        return bad_argument("path", p, "is a folder, not a weight file", fix)
+    if not os.path.exists(p):
+        return bad_argument("path", p, "file does not exist", "check the path")
+    if ext not in _WEIGHT_EXTENSIONS:
+        return bad_argument("path", p, f"unknown extension {ext!r}", "use .npy, .npz, .csv or .mtx")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        return bad_argument("path", p, f"cannot be opened ({exc.strerror or exc})",
+                            "check the file's permissions (it must be readable)")
+    magic = _MAGIC.get(ext)
+    if magic is not None and not head.startswith(magic):
+        kind = "a NumPy .npy file" if ext == ".npy" else "a NumPy .npz (zip) archive"
+        hint = ("rename it to .csv if it holds comma-separated numbers, or write it with numpy.save"
+                if ext == ".npy" else "write it with numpy.savez(path, W=W) or scipy.sparse.save_npz")
+        return bad_argument("path", p, f"could not be read as a {ext} matrix: it is not {kind} "
+                            f"({_describe_start(head)})", hint)
+    return None
+
+
 def load_weights(path: str | os.PathLike):
     """Load a weight matrix from ``.npy``, ``.npz``, ``.csv`` or ``.mtx`` (dense or sparse).
 
     Returns a dense float64 ndarray or a scipy sparse CSC matrix, validated by
     :func:`validate_weights`.  Raises :class:`~solvers.errors.InvalidArgumentError` for a missing
-    file, an unknown extension or contents that are not a real square matrix.
+    file, a folder, an unreadable file, an unknown extension, a file whose contents do not match
+    its extension (e.g. text named ``.npy``), a file holding Python objects (files are never
+    unpickled) or contents that are not a real square matrix.
     """
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise bad_argument("path", p, "file does not exist", "check the path")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise bad_argument("path", path, "must be a file path", "pass e.g. 'W_1000.npy'")
+    p = os.fsdecode(os.fspath(path))
+    if not p:
+        raise bad_argument("path", p, "is empty", "pass the path of a weight file, e.g. 'W_1000.npy'")
     ext = os.path.splitext(p)[1].lower()
+    problem = _weight_file_error(p, ext)
+    if problem is not None:
+        raise problem
     try:
         if ext == ".npy":
             W = np.load(p, allow_pickle=False)
         elif ext == ".npz":
             W = _load_npz(p)
         elif ext == ".csv":
-            W = np.loadtxt(p, delimiter=",", ndmin=2)
-        elif ext == ".mtx":
+            with warnings.catch_warnings():  # an empty file: our error below, not numpy's warning
+                warnings.simplefilter("ignore", UserWarning)
+                W = np.loadtxt(p, delimiter=",", ndmin=2)
+        else:
             from scipy.io import mmread
 
             W = mmread(p)
             if sp.issparse(W):
                 W = W.tocsc()
-        else:
-            raise bad_argument("path", p, f"unknown extension {ext!r}", "use .npy, .npz, .csv or .mtx")
     except InvalidArgumentError:
         raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise bad_argument("path", p, f"could not be read as a {ext} matrix: it holds Python objects, and "
+                               "weight files are never unpickled (they could run code)",
+                               "save a numeric array, e.g. numpy.save(path, W.astype(float))") from None
+        raise bad_argument("path", p, f"could not be read as a {ext} matrix ({type(exc).__name__}: {exc})",
+                           "check the file format") from None
     except Exception as exc:
         raise bad_argument("path", p, f"could not be read as a {ext} matrix ({type(exc).__name__}: {exc})",
                            "check the file format") from None

@@ -386,11 +386,14 @@ def parse_config(text: str, schema: Table, *, source: str | None = None) -> Conf
 
 def load_config(path: str | os.PathLike, schema: Table) -> Config:
     """Read and validate the TOML file ``path``."""
-    p = os.fspath(path)
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise ConfigError(f"config: the path {path!r} (type {type(path).__name__}) is not a file path. "
+                          "Fix: pass the path of a TOML file as a str.")
+    p = os.fsdecode(os.fspath(path))
     try:
         with open(p, "rb") as fh:
             text = fh.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise ConfigError(f"config {p}: cannot be read ({exc}). Fix: pass a readable UTF-8 TOML file.") from None
     return parse_config(text, schema, source=p)
 

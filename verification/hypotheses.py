@@ -32,6 +32,13 @@ Growth rule for ``kappa_N`` (constants :data:`EXPONENT_THRESHOLD`, :data:`GROWTH
 * 1 size: **cannot tell** (``kappa_N`` is reported and is finite, but the hypothesis is about a
   sequence).
 
+Size warning (constant :data:`KAPPA_WARNING`): when the verdict is **cannot tell** and the largest
+``kappa_N`` exceeds 100, the verdict carries a warning: no finite sequence proves growth, but a step
+kernel reaching ``sup |w_N| = kappa_N > 100`` (the named kernels of the suite have ``sup |w| <= 2``)
+is more likely a matrix whose entries are not scaled by ``1/N`` than the first term of a bounded
+sequence.  :meth:`HypothesisReport.summary` reports the warning, and never a conclusion stronger
+than the verdicts (it says "not established" while a verdict is **cannot tell**).
+
 Limitation: growth slower than any power is not detected over a practical range of N.  For
 i.i.d. Gaussian weights ``W_ij = Z_ij / N`` (``kappa_N ~ 2 sqrt(log N)``, unbounded) the fitted
 exponent over N = 100..1600 is about 0.07 and the verdict is "cannot tell"; with other seeds or
@@ -78,6 +85,7 @@ __all__ = [
     "GROWTH_THRESHOLD",
     "CONFIDENCE",
     "SAMPLED_GROWTH_FACTOR",
+    "KAPPA_WARNING",
     "Verdict",
     "GrowthFit",
     "HypothesisReport",
@@ -101,6 +109,8 @@ CONFIDENCE = 0.95
 """Level of the Student-t interval on the growth exponent."""
 SAMPLED_GROWTH_FACTOR = 1.5
 """Per-doubling growth of a sampled bound that counts as evident unbounded growth."""
+KAPPA_WARNING = 100.0
+"""A ``kappa_N`` above this, with a "cannot tell" verdict, is reported as a warning (module docstring)."""
 _REFINE = 16
 _REFINE_FACTOR = 2.0
 _DOUBLINGS = 3
@@ -110,11 +120,13 @@ _ROW_CHUNK_ELEMENTS = 1 << 22
 # ----------------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class Verdict:
-    """The verdict on one hypothesis: ``status`` is ``"holds"``, ``"violated"`` or ``"cannot tell"``."""
+    """The verdict on one hypothesis: ``status`` is ``"holds"``, ``"violated"`` or ``"cannot tell"``;
+    ``warning`` is empty or says why a "cannot tell" is suspicious (see :data:`KAPPA_WARNING`)."""
 
     hypothesis: str
     status: str
     reason: str
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,11 +195,38 @@ class HypothesisReport:
         """True when at least one hypothesis is violated."""
         return any(v.status == VIOLATED for v in self.verdicts)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The warnings of the verdicts (``"hypothesis: text"``), empty when there is none."""
+        return tuple(f"{v.hypothesis}: {v.warning}" for v in self.verdicts if v.warning)
+
+    def summary(self) -> str:
+        """One line that never claims more than the verdicts: ``"violated: ..."`` when one is violated,
+        ``"warning: ..."`` when a verdict carries a warning, ``"not established: cannot tell for ..."``
+        while a verdict is "cannot tell", ``"no hypothesis violated (all N hold)"`` otherwise; the
+        other groups follow after ``;``."""
+        groups = {status: [v.hypothesis for v in self.verdicts if v.status == status]
+                  for status in (VIOLATED, CANNOT_TELL, HOLDS)}
+        parts = []
+        if groups[VIOLATED]:
+            parts.append(f"violated: {', '.join(groups[VIOLATED])}")
+        if self.warnings:
+            parts.append(f"warning: {'; '.join(self.warnings)}")
+        if groups[CANNOT_TELL]:
+            parts.append(("not established: " if not groups[VIOLATED] else "") +
+                         f"cannot tell for {', '.join(groups[CANNOT_TELL])}")
+        if not parts:
+            return f"no hypothesis violated (all {len(self.verdicts)} hold)"
+        if groups[HOLDS]:
+            parts.append(f"holds: {', '.join(groups[HOLDS])}")
+        return "; ".join(parts)
+
     def to_markdown(self) -> str:
         """The report as Markdown: verdicts, the weights table with the growth fit, the function checks."""
         lines = ["## Hypotheses of the mean-field theorem", ""]
         lines += _md_table(["hypothesis", "verdict", "reason"],
-                           [[v.hypothesis, v.status, v.reason] for v in self.verdicts])
+                           [[v.hypothesis, v.status, v.reason + (f" WARNING: {v.warning}" if v.warning else "")]
+                            for v in self.verdicts])
         lines += ["", "### Weights (off-diagonal entries; W_jj is ignored by the dynamics)", ""]
         cols = ["source", "N", "kappa_N", "max_row_abs_sum", "max_col_abs_sum", "l1_norm",
                 "offdiag_density", "max_abs_diagonal"]
@@ -307,10 +346,18 @@ def _kappa_verdict(table: pd.DataFrame, fit: GrowthFit | None) -> Verdict:
     name = HYPOTHESES[0]
     kap = table["kappa_N"].to_numpy()
     n_sizes = int(table["N"].nunique())
+    top = float(kap.max())
+    warning = ""
+    if top > KAPPA_WARNING:
+        i = int(np.argmax(kap))
+        warning = (f"kappa_N = {top:.4g} > {KAPPA_WARNING:g} at N = {int(table['N'].iloc[i])} (max |W_ij| = "
+                   f"{top / int(table['N'].iloc[i]):.4g}): entries this large are unlikely to be O(1/N) "
+                   "(check that the weights are divided by N)")
     if n_sizes < 2:
         return Verdict(name, CANNOT_TELL,
-                       f"one size only (N = {int(table['N'].iloc[0])}): kappa_N = {kap.max():.4g} is finite, "
-                       "but the hypothesis sup_N kappa_N < inf is about a sequence; give >= 3 sizes to fit a growth")
+                       f"one size only (N = {int(table['N'].iloc[0])}): kappa_N = {top:.4g} is finite, "
+                       "but the hypothesis sup_N kappa_N < inf is about a sequence; give >= 3 sizes to fit a growth",
+                       warning)
     if fit is None:  # fewer than 2 sizes with kappa > 0
         return Verdict(name, HOLDS, f"kappa_N = 0 at all but at most one size (max {kap.max():.4g}): no growth")
     rule = (f"rule: violated if the exponent's {'interval lower end' if fit.has_interval else 'point estimate'} "
@@ -328,7 +375,7 @@ def _kappa_verdict(table: pd.DataFrame, fit: GrowthFit | None) -> Verdict:
         return Verdict(name, VIOLATED, f"{what}: kappa_N grows, weights are not O(1/N); {rule}")
     if hi < EXPONENT_THRESHOLD:
         return Verdict(name, HOLDS, f"{what}, max kappa_N = {kap.max():.4g}: no growth; {rule}")
-    return Verdict(name, CANNOT_TELL, f"{what}: growth neither excluded nor established; {rule}")
+    return Verdict(name, CANNOT_TELL, f"{what}: growth neither excluded nor established; {rule}", warning)
 
 
 # ---------------------------------------------------------------------------- function checks

@@ -55,7 +55,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -68,6 +67,7 @@ import pandas as pd
 
 from solvers.errors import IfmfError, bad_argument
 from solvers.validation import check_int
+from verification._files import atomic_write_bytes, atomic_write_text
 from verification.config import canonical_json
 
 __all__ = ["Task", "TaskError", "StoreError", "make_tasks", "task_seed", "name_key", "ResultStore", "SweepResult",
@@ -174,45 +174,6 @@ def store_key(study: str, seed: int, params: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------- atomic files
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync, ``os.replace``,
-    fsync of the folder.  A reader sees the old file or the new one, never a part."""
-    p = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(p))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(p), dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """:func:`atomic_write_bytes` of UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
 # ------------------------------------------------------------------------------------------ rows
 def _opt_float(task: Task, i: int, key: str, v: Any) -> float | None:
     if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -512,7 +512,9 @@ def _check(out: np.ndarray, h: np.ndarray, st: _Cohorts, t: float, xi_nodes: np.
     if np.any(bad):
         k = int(np.flatnonzero(bad)[0])
         raise SimulationError(f"{SCHEME}: non-finite state (rate {out[k, 0]!r}, input {h[k]!r}) at t = {t:.6g}, "
-                              f"xi = {xi_nodes[k]:.6g} (blow-up: reduce dt or check the model)")
+                              f"xi = {xi_nodes[k]:.6g}: the intensity f or the drift b returned a non-finite "
+                              "value, or the solution grew without bound (check f and b for NaN or overflow on "
+                              "the states reached; the kernel was checked finite before the run)")
     if np.any(out[:, 4] < 0):
         k = int(np.flatnonzero(out[:, 4] < 0)[0])
         raise SimulationError(f"{SCHEME}: negative intensity f = {out[k, 4]:.6g} met at t = {t:.6g}, "

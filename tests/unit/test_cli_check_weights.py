@@ -99,7 +99,7 @@ def test_model_options(tmp_path, run):
     ("ok", ["--param", "lam"], "NAME=VALUE"),
     ("ok", ["--param", "lam=big"], "number"),
     ("ok", ["--param", "gain=2"], "wrong parameters"),
-    ("ok", ["--samples", "1"], "n_samples"),
+    ("ok", ["--samples", "1"], "--samples"),
 ])
 def test_bad_input_exits_2(tmp_path, run, setup, extra, match):
     path = tmp_path / {"rect": "a.npy", "missing": "b.npy", "txt": "c.txt", "nan": "d.csv", "ok": "e.npy"}[setup]

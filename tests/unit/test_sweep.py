@@ -156,3 +156,21 @@ def test_bad_arguments():
         run_sweep(rate_task, TASKS, study="a b", seed=1)
     with pytest.raises(InvalidArgumentError, match="columns"):
         table_csv_bytes(pd.DataFrame({"a": [1]}))
+
+
+def test_atomic_files_get_the_umask_permissions_not_mkstemp_0600(tmp_path):
+    """Reports and stored rows are written with the mode open() would give (0o666 minus the umask)."""
+    import os
+
+    from verification.sweep import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "summary.md"
+        atomic_write_text(p, "x")
+        assert (p.stat().st_mode & 0o777) == 0o644
+        os.chmod(p, 0o600)  # a replaced file keeps its own mode
+        atomic_write_text(p, "y")
+        assert (p.stat().st_mode & 0o777) == 0o600 and p.read_text() == "y"
+    finally:
+        os.umask(old)

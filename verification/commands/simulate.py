@@ -1,11 +1,13 @@
 """``ifmf simulate``: simulate a network of stochastic integrate-and-fire neurons and summarise it.
 
-The network is a named weight sequence of SPEC section 8 (``--kernel NAME --N N``, any name accepted by
-:func:`solvers.graphons.build_weights`) or a user's matrix (``--weights FILE``, see
+The network is a named weight sequence (``--kernel NAME --N N``, a name of
+:data:`solvers.graphons.WEIGHT_SEQUENCES`) or a user's matrix (``--weights FILE``, see
 :func:`solvers.graphons.load_weights`).  The neuron is the standard neuron unless ``--I0``,
 ``--intensity``/``--param`` or ``--reset`` say otherwise.  Prints a summary table (rates, counters,
-speed); ``--out FILE.npz`` stores spikes, recorded states and the run's metadata (written to a
-temporary file in the same folder, then renamed, so a crash never leaves a truncated file).
+speed) or, with ``--json``, one JSON object; ``--out FILE.npz`` stores spikes, recorded states and
+the run's metadata (see :mod:`verification.commands._output` for the rules: checked before the run,
+written atomically, never overwritten without ``--force``, a fallback file when the write fails).
+The memory of dense named weights is estimated before they are built (``--max-memory``).
 """
 from __future__ import annotations
 
@@ -14,97 +16,163 @@ import json
 import logging
 import math
 import os
-import tempfile
 
 import numpy as np
 
-from solvers import __version__
-from solvers.errors import bad_argument
-from solvers.graphons import WEIGHT_SEQUENCES, build_weights, load_weights
-from solvers.particles import METHODS, simulate
-from solvers.validation import check_int, check_positive, check_seed
-from verification.commands._model_options import add_model_arguments, model_from_args
+from verification.commands._common import (
+    add_json_flag,
+    add_memory_flag,
+    emit_json,
+    named_weights,
+    read_values_file,
+    sequences_help,
+)
+from verification.commands._model_options import MODEL_ALIASES, add_model_arguments, model_from_args
+from verification.commands._output import check_output, report_fallback, save_with_fallback
 
 NAME = "simulate"
+COMPILES = True  # numba loops: the CLI says once when they are being compiled
 HELP = ("simulate a network exactly (event-driven thinning) or with a clock scheme; print rates and "
         "counters, optionally write spikes and recorded states to an .npz file")
+DESCRIPTION = f"""\
+Simulate N stochastic integrate-and-fire neurons: between spikes dX_i/dt = b(X_i); neuron j fires
+at rate f(X_j); at a spike of j, X_j is reset to x_r and every other X_i jumps by W_ij.
+
+Time unit: the membrane time constant (the leaky drift b(x) = -x + I0 relaxes at rate 1), so
+--t-end 10 is ten time constants and rates are spikes per neuron per unit time.
+
+Network: --kernel NAME --N N (a named sequence, below) or --weights FILE (.npy, .npz, .csv, .mtx;
+row i = postsynaptic neuron i).  Named sequences:
+{sequences_help()}
+
+Initial state: --x0 VALUE (every neuron) or --x0-file FILE (one value per neuron: .npy holding a
+1-D array of length N, or .csv/.txt with one number per line).
+
+Output: a summary table (or one JSON object with --json).  --out FILE.npz also stores
+  spike_times (n_spikes,), spike_neurons (n_spikes,)  every spike, sorted by time
+  save_times (R,), states (R, N)                      all potentials at the recorded times
+                                                      (--record-every; default only at T)
+  rate_edges (bins + 1,), rate (bins,)                population rate histogram (--bins)
+  meta_json                                           JSON text: N, T, seed, method, model, counters
+Read it with numpy.load(FILE) (no pickle needed)."""
+ALIASES = {**MODEL_ALIASES, "t_end": "--t-end", "initial": "--x0", "x0": "--x0", "save_times": "--record-every",
+           "weights": "--weights", "model.intensity": "--intensity", "bin_width": "--bins", "name": "--kernel",
+           "path": "--weights"}
 
 logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--kernel", metavar="NAME",
-                     help=f"named weight sequence, one of {list(WEIGHT_SEQUENCES)} (needs --N)")
+    src.add_argument("--kernel", metavar="NAME", help="named weight sequence (list above; needs --N)")
     src.add_argument("--weights", metavar="FILE", help="weight matrix file (.npy, .npz, .csv, .mtx)")
     parser.add_argument("--N", type=int, help="number of neurons (with --kernel)")
-    parser.add_argument("--t-end", type=float, default=10.0, help="horizon T (default 10)")
+    parser.add_argument("--t-end", type=float, default=10.0, help="horizon T in membrane time constants (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0, an int >= 0) of the dynamics; "
                         "random kernels use its first SeedSequence child")
-    parser.add_argument("--method", choices=METHODS, default="exact", help="exact (default) or clock")
+    parser.add_argument("--method", choices=("exact", "clock"), default="exact", help="exact (default) or clock")
     parser.add_argument("--dt", type=float, help="time step of the clock method (rule: dt * sup f <= 1)")
-    parser.add_argument("--x0", type=float, default=0.0, help="initial potential of every neuron (default 0)")
+    init = parser.add_mutually_exclusive_group()
+    init.add_argument("--x0", type=float, default=0.0, help="initial potential of every neuron (default 0)")
+    init.add_argument("--x0-file", metavar="FILE", help="per-neuron initial potentials (.npy 1-D array of length N, "
+                      "or .csv/.txt with one value per line)")
     parser.add_argument("--record-every", type=float, metavar="DT",
                         help="record all potentials every DT (default: only at T)")
     parser.add_argument("--bins", type=int, default=10, help="bins of the population rate (default 10)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                         help="storage of dense named weights (default float64)")
+    add_memory_flag(parser)
     add_model_arguments(parser)
     parser.add_argument("--out", metavar="FILE.npz", help="write spikes, states and metadata here")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out file")
+    add_json_flag(parser)
 
 
 def _weights(args: argparse.Namespace):
+    from solvers.errors import bad_argument
+    from solvers.graphons import load_weights
+
     if args.weights is not None:
         if args.N is not None:
             raise bad_argument("--N", args.N, "is set by the file given with --weights", "drop --N")
         return load_weights(args.weights), os.path.basename(args.weights)
     if args.N is None:
         raise bad_argument("--N", None, "--kernel needs the number of neurons", "pass e.g. --N 1000")
-    dtype = np.float32 if args.dtype == "float32" else np.float64
-    # random weights use a child of the seed, so they are independent of the dynamics' streams
-    w_seed = np.random.SeedSequence(args.seed).spawn(1)[0]
-    return build_weights(args.kernel, args.N, seed=w_seed, dtype=dtype), args.kernel
+    return named_weights("--kernel", args.kernel, args.N, seed=args.seed, dtype=args.dtype,
+                         max_memory=args.max_memory), args.kernel
 
 
-def _check_out(path: str) -> None:
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise bad_argument("--out", path, "its folder does not exist", "create the folder first")
-    if not path.endswith(".npz"):
-        raise bad_argument("--out", path, "must end with .npz", "pass e.g. --out run.npz")
+def _initial(args: argparse.Namespace, N: int):
+    if args.x0_file is None:
+        return args.x0
+    return read_values_file("--x0-file", args.x0_file, N)
 
 
-def _write_npz_atomic(path: str, arrays: dict) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=".ifmf-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _save_times(args: argparse.Namespace, T: float):
+    from solvers.validation import check_positive
+
+    if args.record_every is None:
+        return None
+    every = check_positive("--record-every", args.record_every, "pass e.g. --record-every 0.1")
+    n = int(math.floor(T / every + 1e-9))
+    if n > 10**6:
+        from solvers.errors import bad_argument
+
+        raise bad_argument("--record-every", every, f"records {n + 1} states of the network (more than 10^6)",
+                           "pass a larger interval")
+    times = np.minimum(np.arange(n + 1) * every, T)
+    if times[-1] < T:
+        times = np.append(times, T)
+    return times
 
 
 def run(args: argparse.Namespace) -> int:
+    from solvers import __version__
+    from solvers.validation import check_int, check_positive, check_seed
+
     check_seed(args.seed, "--seed")  # before anything uses it (the kernel's seed is derived from it)
-    check_positive("--t-end", args.t_end, "pass e.g. --t-end 10")
-    if args.out:
-        _check_out(args.out)
-    model = model_from_args(args)
-    W, source = _weights(args)
-    T = float(args.t_end)
-    save_times = None
-    if args.record_every is not None:
-        every = check_positive("--record-every", args.record_every, "pass e.g. --record-every 0.1")
-        n = int(math.floor(T / every + 1e-9))
-        save_times = np.minimum(np.arange(n + 1) * every, T)
-        if save_times[-1] < T:
-            save_times = np.append(save_times, T)
+    T = check_positive("--t-end", args.t_end, "pass e.g. --t-end 10")
     check_int("--bins", args.bins, 1, "pass e.g. --bins 10")
-    res = simulate(model, W, T, args.x0, args.seed, method=args.method, dt=args.dt, save_times=save_times)
+    out = None
+    if args.out is not None:  # before any work: an empty path, a folder, an existing file, a read-only folder
+        out = check_output("--out", args.out, force=args.force, suffixes=(".npz",), example="run.npz")
+    model = model_from_args(args)
+    save_times = _save_times(args, T)
+    W, source = _weights(args)
+    x0 = _initial(args, W.shape[0])
+    from solvers.particles import simulate  # numba: imported once the inputs are known to be good
+
+    res = simulate(model, W, T, x0, args.seed, method=args.method, dt=args.dt, save_times=save_times)
     pr = res.population_rate(T / args.bins)
     syn = res.n_spikes * (res.N - 1) / res.wall_time if res.wall_time > 0 else math.nan
+    summary = {
+        "network": source, "operator": res.info.operator, "weights_dtype": res.info.dtype, "N": res.N, "t_end": T,
+        "method": res.method, "dt": res.dt, "bound": res.info.describe_bound(), "seed": args.seed,
+        "n_spikes": res.n_spikes, "mean_rate": res.mean_rate, "rate_first_bin": float(pr.rate[0]),
+        "rate_last_bin": float(pr.rate[-1]), "rate_edges": pr.edges, "rate": pr.rate,
+        "n_candidates": res.n_candidates, "acceptance_ratio": res.acceptance_ratio, "wall_time": res.wall_time,
+        "synaptic_events_per_second": syn, "out": None,
+    }
+    code = 0
+    if out is not None:
+        meta = {"N": res.N, "t_end": T, "seed": args.seed, "method": res.method, "dt": res.dt,
+                "network": source, "model": model.to_config(), "n_candidates": res.n_candidates,
+                "n_spikes": res.n_spikes, "wall_time": res.wall_time,
+                "x0": args.x0 if args.x0_file is None else None, "x0_file": args.x0_file,
+                "weights_dtype": res.info.dtype, "record_every": args.record_every,
+                "bins": args.bins, "weights_file": args.weights,
+                "weights_seed": ("SeedSequence(seed).spawn(1)[0]" if args.kernel is not None else None),
+                "ifmf_version": __version__}
+        arrays = {"spike_times": res.spike_times, "spike_neurons": res.spike_neurons,
+                  "save_times": res.save_times, "states": res.states, "rate_edges": pr.edges, "rate": pr.rate,
+                  "meta_json": np.array(json.dumps(meta))}
+        where, reason = save_with_fallback(out, lambda fh: np.savez_compressed(fh, **arrays))
+        summary["out"] = where
+        if where != out:
+            code = report_fallback(NAME, "--out", args.out, where, reason)
+    if args.json:
+        emit_json(summary)
+        return code
     rows = [
         ("network", f"{source} ({res.info.operator}, {res.info.dtype})"),
         ("N", f"{res.N}"),
@@ -123,18 +191,6 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
-    if args.out:
-        meta = {"N": res.N, "t_end": T, "seed": args.seed, "method": res.method, "dt": res.dt,
-                "network": source, "model": model.to_config(), "n_candidates": res.n_candidates,
-                "n_spikes": res.n_spikes, "wall_time": res.wall_time, "x0": args.x0,
-                "weights_dtype": res.info.dtype, "record_every": args.record_every,
-                "bins": args.bins, "weights_file": args.weights,
-                "weights_seed": ("SeedSequence(seed).spawn(1)[0]" if args.kernel is not None else None),
-                "ifmf_version": __version__}
-        _write_npz_atomic(args.out, {
-            "spike_times": res.spike_times, "spike_neurons": res.spike_neurons,
-            "save_times": res.save_times, "states": res.states,
-            "rate_edges": pr.edges, "rate": pr.rate, "meta_json": np.array(json.dumps(meta)),
-        })
+    if out is not None and summary["out"] == out:
         print(f"written {args.out}")
-    return 0
+    return code
