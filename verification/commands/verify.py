@@ -23,6 +23,8 @@ import re
 import time
 import warnings
 
+from verification.commands._common import add_json_flag, emit_json
+
 NAME = "verify"
 HELP = ("run the verification studies V1-V4 (and a user study) from a TOML config and write their reports; "
         "exit 1 if a study fails a criterion")
@@ -71,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     grp.add_argument("--fresh", dest="fresh", action="store_true", help="discard the stored tasks and recompute")
     parser.add_argument("--print-config", choices=("quick", "full"), metavar="quick|full",
                         help="print an embedded configuration and exit")
+    add_json_flag(parser)
 
 
 def _check_out(path: str) -> str:
@@ -86,8 +89,11 @@ def _check_out(path: str) -> str:
         if parent == probe:
             break
         probe = parent
-    if not os.path.isdir(probe) or not os.access(probe, os.W_OK | os.X_OK):
-        raise bad_argument("--out", path, f"cannot be written ({probe} is not a writable folder)",
+    from verification.commands._output import _probe
+
+    err = _probe(probe) if os.path.isdir(probe) else NotADirectoryError(f"{probe} is not a folder")
+    if err is not None:  # a probe file, since permission bits alone do not tell (read-only mounts, root)
+        raise bad_argument("--out", path, f"cannot be written (no file can be created in {probe}: {err})",
                            "pass a folder you can write to")
     return p
 
@@ -131,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(out, exist_ok=True)
     store = os.path.join(out, ".store")
     failed = []
+    summary = []
+    say = (lambda text: None) if args.json else print
     t_all = time.perf_counter()
     for name, cfg in rc.studies.items():
         mod = study_module(name)
@@ -152,18 +160,22 @@ def run(args: argparse.Namespace) -> int:
                                     "tasks_reused": res.n_reused})
         outcome = write_report(table, os.path.join(out, name), run_info=info, timings=res.timings)
         n_pass = sum(v.passed for v in outcome.verdicts)
-        print(f"{STUDIES[name]:>4} {name:<13} {outcome.status} ({n_pass}/{len(outcome.verdicts)} criteria; "
-              f"{res.n_run} tasks run, {res.n_reused} reused; {time.perf_counter() - t0:.0f} s) -> "
-              f"{os.path.join(outcome.path, 'summary.md')}")
+        wall = time.perf_counter() - t0
+        say(f"{STUDIES[name]:>4} {name:<13} {outcome.status} ({n_pass}/{len(outcome.verdicts)} criteria; "
+            f"{res.n_run} tasks run, {res.n_reused} reused; {wall:.0f} s) -> {os.path.join(outcome.path, 'summary.md')}")
         for v in outcome.verdicts:
             if not v.passed:
-                print(f"       FAIL {v.name}: {v.decided_by}")
+                say(f"       FAIL {v.name}: {v.decided_by}")
         if outcome.failed:
             failed.append(name)
+        summary.append({"study": name, "label": STUDIES[name], "status": outcome.status, "path": outcome.path,
+                        "wall_s": wall, "tasks_run": res.n_run, "tasks_reused": res.n_reused,
+                        "verdicts": [v.as_dict() for v in outcome.verdicts]})
     index = write_reports_index(out, title="Verification reports")
-    print(f"index: {index} ({time.perf_counter() - t_all:.0f} s)")
-    if failed:
-        print(f"result: FAIL ({', '.join(failed)})")
-        return 1
-    print("result: PASS")
-    return 0
+    status = "FAIL" if failed else "PASS"
+    if args.json:
+        emit_json({"status": status, "index": index, "wall_s": time.perf_counter() - t_all, "studies": summary})
+    else:
+        say(f"index: {index} ({time.perf_counter() - t_all:.0f} s)")
+        say(f"result: {status}" + (f" ({', '.join(failed)})" if failed else ""))
+    return 1 if failed else 0

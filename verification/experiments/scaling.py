@@ -223,7 +223,7 @@ def task(t: Task, seed: np.random.SeedSequence, params: Mapping[str, Any]) -> li
             rows.append(row(f"pairing_{name}", pairing(sol, _phi(name, model), T), source="pde", t=T))
         if t.case == "main":
             xe = np.linspace(*params["heatmap_x"], params["heatmap_bins"] + 1)
-            rows += density_rows(sol, _pde_times(params)[1:], xe)
+            rows += density_rows(sol, [float(t) for t in sol.save_times if t > 0], xe)  # snapped to the grid
             if _dual.available():
                 for name in params["test_functions"]:
                     pred = _dual.predicted_variance(sol, _phi(name, model), initial="deterministic")
@@ -413,7 +413,8 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
                  "mean-field PDE": (pde["t"].to_numpy(), pde["value"].to_numpy())},
                 ylabel="population rate", title=title),
                 f"Population rate in bins of {cfg['curve_bin']:g}: network (largest N) against the PDE ({case})."))
-    fig = rho_panels(table, [0.25 * T, 0.5 * T, T], title=f"rho(t, xi, x), {cfg['kernel']} kernel")
+    rho_t = sorted(set(table.loc[table["metric"].str.startswith("rho("), "t"].dropna()))
+    fig = rho_panels(table, rho_t[-3:], title=f"rho(t, xi, x), {cfg['kernel']} kernel")
     if fig is not None:
         s.figures.append(FigureEntry("rho_heatmap.png", fig, "Mean-field density rho(t, xi, x) over (x, xi) at three "
                                      "times (mass per unit length in x bins; the reset atom shows in its bin)."))

@@ -265,7 +265,10 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
     for case, (label, claim, cname, short) in claims.items():
         lv = _level_table(table, case)
         if case == "dual-frozen" and lv.empty:
-            reason = _dual.NOT_AVAILABLE if not _dual.available() else "no dual rows (disabled in the config)"
+            if not cfg["dual"]["enabled"]:  # switched off by the user: no verdict, and the table says so
+                rows.append((label, claim, "", "", "", "", "not run", "disabled in the config ([solvers.dual])"))
+                continue
+            reason = _dual.NOT_AVAILABLE if not _dual.available() else "the dual rows are missing"
             s.verdicts.append(missing_verdict(cname, crit[cname], reason))
             rows.append((label, claim, "", "", "", "", "FAIL", reason))
             continue
