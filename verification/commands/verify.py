@@ -162,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
         n_pass = sum(v.passed for v in outcome.verdicts)
         wall = time.perf_counter() - t0
         say(f"{STUDIES[name]:>4} {name:<13} {outcome.status} ({n_pass}/{len(outcome.verdicts)} criteria; "
-            f"{res.n_run} tasks run, {res.n_reused} reused; {wall:.0f} s) -> {os.path.join(outcome.path, 'summary.md')}")
+            f"{res.n_run} tasks run, {res.n_reused} reused; {wall:.0f} s) -> "
+            f"{os.path.join(outcome.path, 'summary.md')}")
         for v in outcome.verdicts:
             if not v.passed:
                 say(f"       FAIL {v.name}: {v.decided_by}")

@@ -325,7 +325,8 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
     s = Summary(title=TITLE)
     s.text = (
         f"Main sequence: W_ij = w(xi_i, xi_j)/N with the `{cfg['kernel']}` kernel, X_i(0) = 0, exact simulation "
-        f"on [0, {T:g}]; mean-field reference: Lagrangian scheme, n_xi = {cfg['pde']['n_xi']}, dt = {cfg['pde']['dt']:g}. "
+        f"on [0, {T:g}]; mean-field reference: Lagrangian scheme, n_xi = {cfg['pde']['n_xi']}, "
+        f"dt = {cfg['pde']['dt']:g}. "
         f"Fluctuations: population rate in the window {cfg['rate_window']}, d_w(mu^N_T, mu_T) (certified bracket; "
         "the fit uses its upper side), d_{w,k} (Gaussian, bandwidth "
         f"{cfg['mmd_bandwidth']:g}).\n\n"
@@ -338,7 +339,8 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
         est, df = _growth(table, case)
         s.verdicts.append(evaluate(f"{cname}", crit[cname], est, "fewer than 3 sizes with kappa_N"))
         if len(df):
-            s.tables.append((f"kappa_N = N max|W_ij| ({case})", df[["N", "value"]].rename(columns={"value": "kappa_N"})))
+            s.tables.append((f"kappa_N = N max|W_ij| ({case})",
+                             df[["N", "value"]].rename(columns={"value": "kappa_N"})))
     # fluctuations
     rate_fits = {}
     for case in ("main", "hub"):

@@ -220,7 +220,8 @@ def task(t: Task, seed: np.random.SeedSequence, params: Mapping[str, Any]) -> li
             law = constant_intensity_law(model, degree=np.asarray(W.sum(axis=1)).ravel(), t=p["t"], initial=0.0)
             exact = float(np.mean(law.mean(labels(t.N))))
         X = simulate(model, W, p["t"], 0.0, seed).states[-1]
-        return [row("mean_x", float(X.mean()), source=src), row("se", float(X.std(ddof=1) / math.sqrt(t.N)), source=src),
+        return [row("mean_x", float(X.mean()), source=src),
+                row("se", float(X.std(ddof=1) / math.sqrt(t.N)), source=src),
                 row("exact_mean", exact, source="exact")]
     if t.case == "dual-frozen":
         p = params["dual"]
@@ -303,7 +304,8 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
         series["clock (weak)"] = (oo.steps, oo.errors, 1)
     else:
         s.verdicts.append(missing_verdict("clock_order", crit["clock_order"], "no clock rows"))
-    for case, how in (("exact-uncoupled", "standard error over neurons"), ("exact-coupled", "standard error over runs")):
+    for case, how in (("exact-uncoupled", "standard error over neurons"),
+                      ("exact-coupled", "standard error over runs")):
         m = select(table, "mean_x", case=case)
         if m.empty:
             s.verdicts.append(missing_verdict(f"exact_z ({case})", crit["exact_z"], "no rows"))

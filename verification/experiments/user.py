@@ -383,5 +383,6 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
         s.figures.append(FigureEntry("rate_curves.png", time_curves_figure(
             {f"network N = {n_max} (mean, +-2 SE)": (tt, m, lo, hi),
              "PDE" + (" of the ESTIMATED kernel" if cfg["limit"] == "estimate" else ""): (pde["t"], pde["value"])},
-            ylabel="population rate", title="user sequence: network vs PDE"), "Population rate: largest network vs PDE."))
+            ylabel="population rate", title="user sequence: network vs PDE"),
+            "Population rate: largest network vs PDE."))
     return s
