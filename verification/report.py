@@ -578,23 +578,41 @@ def rebuild_report(report_dir: str | os.PathLike) -> ReportOutcome:
 
 def write_reports_index(root: str | os.PathLike, *, title: str = "Verification reports") -> str:
     """Write ``<root>/README.md``: one headline row per report folder under ``root`` (study, result,
-    criteria passed, the deciding numbers, link to its summary).  Returns the path."""
+    criteria passed, the criteria that failed, link to its summary), in the order of the studies'
+    labels (``run.json``'s ``label``: V1, V2, ...; unlabelled folders after, by name), then one row per
+    criterion with the numbers that decided it.  Returns the path."""
     r = os.fspath(root)
-    rows = []
+    found = []
     for name in sorted(os.listdir(r)) if os.path.isdir(r) else []:
         vpath = os.path.join(r, name, "verdicts.json")
         if not os.path.isfile(vpath):
             continue
         with open(vpath, encoding="utf-8") as fh:
             v = json.load(fh)
+        label = ""
+        rpath = os.path.join(r, name, "run.json")
+        if os.path.isfile(rpath):
+            try:
+                with open(rpath, encoding="utf-8") as fh:
+                    label = str(json.load(fh).get("label") or "")
+            except (OSError, ValueError):
+                label = ""
+        found.append((label == "", label, name, v))
+    rows, crit_rows = [], []
+    for _, label, name, v in sorted(found):
         vs = v.get("verdicts", [])
-        decided = "; ".join(f"{x['status']}: {x['decided_by']}" for x in vs) or "no criteria"
-        rows.append((f"[{v.get('study', name)}]({name}/summary.md)", v.get("status", ""),
-                     f"{sum(x['status'] == PASS for x in vs)}/{len(vs)}", decided))
+        study = v.get("study", name)
+        shown = f"{label} {study}" if label else study
+        failed = ", ".join(x["name"] for x in vs if x["status"] != PASS) or ("none" if vs else "no criteria")
+        n_pass = sum(x["status"] == PASS for x in vs)
+        rows.append((f"[{shown}]({name}/summary.md)", v.get("status", ""), f"{n_pass}/{len(vs)}", failed))
+        crit_rows += [(shown, x["name"], x["status"], x["decided_by"]) for x in vs]
     lines = [f"# {title}", "", "Each folder holds `summary.md`, `results.csv`, `run.json`, `verdicts.json` and "
              "`figures/`; `ifmf report <folder>` rebuilds a summary from its table.", ""]
     if rows:
-        lines.append(markdown_table(pd.DataFrame(rows, columns=["study", "result", "criteria passed", "decided by"])))
+        lines.append(markdown_table(pd.DataFrame(rows, columns=["study", "result", "criteria passed", "failed"])))
+        lines += ["", "## Every criterion and the numbers that decided it", "",
+                  markdown_table(pd.DataFrame(crit_rows, columns=["study", "criterion", "status", "decided by"]))]
     else:
         lines.append("No report has been written yet.")
     path = os.path.join(r, "README.md")

@@ -42,28 +42,35 @@ def available() -> bool:
     return module() is not None
 
 
-def predicted_variance(forward: Any, phi_T: Callable, *, initial: str = "deterministic") -> dict[str, float]:
-    """``V`` of SPEC section 4 for ``phi_T`` along the forward solution, with its discretisation error
-    and the frozen-dual contrast: keys ``V``, ``error``, ``initial``, ``martingale``, ``frozen``."""
-    dual = module()
-    pred = dual.predicted_variance(forward, phi_T, initial=initial)
-    return {"V": float(pred.value), "error": float(pred.error), "initial": float(pred.initial),
-            "martingale": float(pred.martingale), "frozen": float(pred.frozen)}
+def predicted_variance(forward: Any, phi_T: Any, *, initial: str = "deterministic") -> dict[str, float]:
+    """``V`` of the fluctuations (:func:`solvers.dual.predicted_variance`, refined once for its
+    discretisation error) for ``phi_T`` along the forward solution, with the frozen-dual contrast:
+    keys ``V``, ``error``, ``initial``, ``martingale``, ``frozen``."""
+    pred = module().predicted_variance(forward, phi_T, initial=initial)
+    err = float(pred.discretisation_error)
+    return {"V": float(pred.V), "error": err if err == err else 0.0, "initial": float(pred.initial),
+            "martingale": float(pred.martingale), "frozen": float(pred.frozen.total)}
 
 
-def solve_backward(forward: Any, phi_T: Callable, *, linearised: bool = True) -> Any:
+def weak_test_function(kernel: Any, g: Callable, psi: Callable, dpsi: Callable) -> Any:
+    """The weak metric's test function ``(T_w^* g)(xi) psi(x)`` with ``Lip(psi) <= 1`` (its constants
+    feed the dual's regularity bound)."""
+    return module().weak_test_function(kernel, g, psi, dpsi=dpsi, lipschitz_psi=1.0)
+
+
+def solve_backward(forward: Any, phi_T: Any, *, linearised: bool = True) -> Any:
     """The dual solution from ``phi_T`` (linearised by default: the adjoint that carries initial
-    perturbations forward, SPEC section 4)."""
+    perturbations forward)."""
     return module().solve_backward(forward, phi_T, linearised=linearised)
 
 
 def regularity(solution: Any) -> tuple[Any, Any, Any]:
     """``(t, lipschitz, bound)``: the measured ``xi``-Lipschitz constant of ``phi(t)`` and the derived
-    bound ``C exp(L (T - t))`` on the dual's time grid."""
+    bound ``B(T - t) <= C exp(L (T - t))`` on the dual's grid times."""
     reg = module().regularity(solution)
-    return reg.t, reg.lipschitz, reg.bound
+    return reg.times, reg.lipschitz, reg.bound
 
 
 def pairing(solution: Any, t: float, measure: Any) -> float:
-    """``<phi(t), measure>`` for a PDE snapshot or a network state."""
+    """``<phi(t), measure>`` for a PDE snapshot, a network state or an extended measure."""
     return float(solution.pairing(t, measure))

@@ -15,7 +15,8 @@ Cases
     ``d_w(mu^N_0, mu_0)`` (certified bracket), ``d_{w,k}``, strong and population distances; with
     :mod:`solvers.dual`, ``<phi(0), mu^N_0 - mu_0>`` for the linearised dual solution from the weak
     metric's test function ``phi_T = (T_w^* g)(xi) psi(x)`` with ``g(zeta) = cos(2 pi zeta)`` and
-    ``psi(x) = sin(x)`` (``|g| <= 1``, ``Lip(psi) <= 1``), solved along the mean-field solution.
+    ``psi(x) = sin(x)`` (``|g| <= 1``, ``Lip(psi) <= 1``; :func:`solvers.dual.weak_test_function`),
+    solved along the mean-field solution.
 ``network``
     Exact simulations from the alternating state with ``W_ij = w(xi_i, xi_j)/N``: ``d_w(mu^N_t, mu_t)``
     and the strong distance at each configured time in ``(0, T]``.  ``N = 0``: the mean-field rate
@@ -173,32 +174,12 @@ def _pde(params: Mapping[str, Any]):
     return cached(key, build)
 
 
-class TestFunction:
-    """``phi_T(xi, x) = (T_w^* g)(xi) psi(x)`` with ``g(zeta) = cos(2 pi zeta)``, ``psi = sin`` (``|g| <= 1``,
-    ``Lip(psi) = 1``: a member of the weak metric's class), ``T_w^* g`` by 64-node Gauss-Legendre
-    quadrature in ``zeta`` per evaluation point (exact to rounding for the smooth named kernels)."""
-
-    def __init__(self, kernel_name: str):
-        self.kernel = named_kernel(kernel_name)
-        q, w = np.polynomial.legendre.leggauss(64)
-        self.z, self.wz = 0.5 * (q + 1.0), 0.5 * w
-
-    def tg(self, xi) -> np.ndarray:
-        xi = np.asarray(xi, dtype=float)
-        vals = self.kernel(self.z.reshape((-1,) + (1,) * xi.ndim), xi[None, ...])  # w(zeta, xi)
-        g = np.cos(2 * np.pi * self.z).reshape((-1,) + (1,) * xi.ndim)
-        return np.tensordot(self.wz, g * vals, axes=(0, 0))
-
-    def __call__(self, xi, x) -> np.ndarray:
-        xi, x = np.broadcast_arrays(np.asarray(xi, dtype=float), np.asarray(x, dtype=float))
-        return self.tg(xi) * np.sin(x)
-
-
 def _dual_solution(params: Mapping[str, Any]):
     sol, _ = _pde(params)
     key = {"dual-of": NAME, "kernel": params["kernel"], "model": params["model"], "pde": params["pde"],
            "t_end": params["t_end"], "values": [params["even_value"], params["odd_value"]]}
-    return cached(key, lambda: _dual.solve_backward(sol, TestFunction(params["kernel"]), linearised=True))
+    phi_T = _dual.weak_test_function(named_kernel(params["kernel"]), lambda z: np.cos(2 * np.pi * z), np.sin, np.cos)
+    return cached(key, lambda: _dual.solve_backward(sol, phi_T, linearised=True))
 
 
 def task(t: Task, seed: np.random.SeedSequence, params: Mapping[str, Any]) -> list[dict]:
