@@ -123,7 +123,7 @@ def test_exit_codes_and_an_impossible_criterion(tmp_path, capsys):
     assert "**Result: FAIL**" in summary and "not in [5, 6]" in summary
     assert main(["report", str(out / "solvers")]) == 1
     assert (out / "solvers" / "summary.md").read_text() == summary
-    assert "[solvers](solvers/summary.md) | FAIL" in (out / "README.md").read_text()
+    assert "[V4 solvers](solvers/summary.md) | FAIL" in (out / "README.md").read_text()
 
 
 def test_backends_give_the_same_bytes_and_a_killed_run_resumes(tmp_path):
