@@ -285,18 +285,23 @@ def select(table: pd.DataFrame, metric: str, *, case: str | None = None, source:
 
 
 def fit(df: pd.DataFrame, column: str, run_info: Mapping[str, Any], name: str, *, statistic: str = "mean",
-        n_boot: int = 2000) -> PowerLawFit | None:
+        n_boot: int = 2000, reasons: dict[str, str] | None = None) -> PowerLawFit | None:
     """:func:`fit_power_law` of ``df[column]`` against ``df.N`` (bootstrap over replicates within each N,
-    seeded from the study's root seed and ``name``); ``None`` when the rows cannot be fitted (the
-    reason is logged, and the verdict that needed the fit fails)."""
+    seeded from the study's root seed and ``name``); ``None`` when the rows cannot be fitted: the
+    reason is logged and, if ``reasons`` is given, stored under ``name`` (the verdict that needed the
+    fit fails with it)."""
     if df.empty:
-        return None
-    try:
-        return fit_power_law(df["N"].to_numpy(), df[column].to_numpy(dtype=float), statistic=statistic,
-                             seed=analysis_seed(run_info, name), n_boot=n_boot)
-    except InvalidArgumentError as exc:
-        log.warning("fit %s: %s", name, exc)
-        return None
+        msg = "no rows to fit"
+    else:
+        try:
+            return fit_power_law(df["N"].to_numpy(), df[column].to_numpy(dtype=float), statistic=statistic,
+                                 seed=analysis_seed(run_info, name), n_boot=n_boot)
+        except InvalidArgumentError as exc:
+            msg = f"cannot be fitted: {exc}"
+    log.info("fit %s: %s", name, msg)
+    if reasons is not None:
+        reasons[name] = msg
+    return None
 
 
 def ols_fit(N: Any, values: Any) -> PowerLawFit | None:
@@ -314,10 +319,10 @@ def missing_verdict(name: str, spec: Mapping[str, Any], reason: str) -> Verdict:
     return Verdict(name, FAIL, crit.describe(name), f"not evaluated: {reason}", {})
 
 
-def evaluate(name: str, spec: Mapping[str, Any], quantity: Any, reason: str = "no data") -> Verdict:
+def evaluate(name: str, spec: Mapping[str, Any], quantity: Any, reason: str = "") -> Verdict:
     """Evaluate the config criterion ``spec`` on ``quantity`` (``None``: a FAIL naming ``reason``)."""
     if quantity is None:
-        return missing_verdict(name, spec, reason)
+        return missing_verdict(name, spec, reason or "the quantity could not be computed from the rows")
     return criterion_from_mapping(spec).evaluate(name, quantity)
 
 

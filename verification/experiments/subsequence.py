@@ -403,9 +403,11 @@ def _per_n_table(table: pd.DataFrame, case: str, metrics: list[tuple[str, str]])
 def _analyse_w_random(table, run_info, cfg, crit, s, fits):
     sec = cfg["w_random"]
     up = select(table, "aligned_d_w", case="w-random", network_only=True)
-    f = fit(up, "upper", run_info, "w-random/aligned_d_w/upper")
+    why: dict[str, str] = {}
+    f = fit(up, "upper", run_info, "w-random/aligned_d_w/upper", reasons=why)
     fits.append(("d_w after alignment (w-random)", f))
-    s.verdicts.append(evaluate("w_random_aligned_exponent", crit["w_random_aligned_exponent"], f))
+    s.verdicts.append(evaluate("w_random_aligned_exponent", crit["w_random_aligned_exponent"], f,
+                               why.get("w-random/aligned_d_w/upper", "")))
     s.verdicts.append(evaluate("w_random_given_floor", crit["w_random_given_floor"],
                                floor_estimate(select(table, "given_d_w", case="w-random", network_only=True))))
     series: dict = {}
@@ -449,9 +451,11 @@ def _rate_figure(table, s, case, pdes: Mapping[str, str], fname: str, title: str
 
 def _analyse_random_sign(table, run_info, cfg, crit, s, fits):
     d = select(table, "uncoupled_d_w", case="random-sign", network_only=True)
-    f = fit(d, "upper", run_info, "random-sign/uncoupled_d_w/upper")
+    why: dict[str, str] = {}
+    f = fit(d, "upper", run_info, "random-sign/uncoupled_d_w/upper", reasons=why)
     fits.append(("d_w to the uncoupled PDE (random-sign)", f))
-    s.verdicts.append(evaluate("random_sign_exponent", crit["random_sign_exponent"], f))
+    s.verdicts.append(evaluate("random_sign_exponent", crit["random_sign_exponent"], f,
+                               why.get("random-sign/uncoupled_d_w/upper", "")))
     c = select(table, "coupled_d_w", case="random-sign", network_only=True)
     s.verdicts.append(evaluate("random_sign_contrast_floor", crit["random_sign_contrast_floor"], floor_estimate(c)))
     series: dict = {}
@@ -541,11 +545,14 @@ def _analyse_alternating(table, run_info, cfg, crit, s, fits):
     tb_d = select(table, "two_block_d_w", case="alternating", network_only=True)
     even = ring_d[ring_d["N"] % 2 == 0]
     odd = tb_d[tb_d["N"] % 2 == 1]
-    fe = fit(even, "upper", run_info, "alternating/even/ring_d_w/upper")
-    fo = fit(odd, "upper", run_info, "alternating/odd/two_block_d_w/upper")
+    why: dict[str, str] = {}
+    fe = fit(even, "upper", run_info, "alternating/even/ring_d_w/upper", reasons=why)
+    fo = fit(odd, "upper", run_info, "alternating/odd/two_block_d_w/upper", reasons=why)
     fits += [("even N: d_w to the ring PDE (alternating)", fe), ("odd N: d_w to the two-block PDE (alternating)", fo)]
-    s.verdicts.append(evaluate("alternating_even_exponent", crit["alternating_even_exponent"], fe))
-    s.verdicts.append(evaluate("alternating_odd_exponent", crit["alternating_odd_exponent"], fo))
+    s.verdicts.append(evaluate("alternating_even_exponent", crit["alternating_even_exponent"], fe,
+                               why.get("alternating/even/ring_d_w/upper", "")))
+    s.verdicts.append(evaluate("alternating_odd_exponent", crit["alternating_odd_exponent"], fo,
+                               why.get("alternating/odd/two_block_d_w/upper", "")))
     s.verdicts.append(evaluate("alternating_whole_floor (odd N to the ring limit)", crit["alternating_whole_floor"],
                                floor_estimate(ring_d[ring_d["N"] % 2 == 1])))
     s.verdicts.append(evaluate("alternating_whole_floor (even N to the two-block limit)",

@@ -333,15 +333,18 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
         g = fit_growth(kap["N"].to_numpy(dtype=float), kap["value"].to_numpy(dtype=float))
         est = Estimate(g.exponent, g.lower, g.upper, f"least squares, Student-t (grew {g.growth:.3g}x)", 0.95)
     s.verdicts.append(evaluate("kappa_growth", crit["kappa_growth"], est, "fewer than 3 sizes"))
+    why: dict[str, str] = {}
     fr = fit(select(table, "rate_window", case="sequence", network_only=True), "value", run_info,
-             "user/rate_window/std", statistic="std")
+             "user/rate_window/std", statistic="std", reasons=why)
     fits.append(("std of the population rate in the window", fr))
-    s.verdicts.append(evaluate("rate_fluctuation_exponent", crit["rate_fluctuation_exponent"], fr))
+    s.verdicts.append(evaluate("rate_fluctuation_exponent", crit["rate_fluctuation_exponent"], fr,
+                               why.get("user/rate_window/std", "")))
     metric = "d_w" if cfg["alignment"] == "identity" else "aligned_d_w"
-    fd = fit(select(table, metric, case="sequence", network_only=True), "upper", run_info, f"user/{metric}/upper")
+    fd = fit(select(table, metric, case="sequence", network_only=True), "upper", run_info, f"user/{metric}/upper",
+             reasons=why)
     fits.append((f"mean {metric} upper side" + (" (to the ESTIMATED limit)" if cfg["limit"] == "estimate" else ""), fd))
     s.verdicts.append(evaluate("d_w_exponent" + (" (estimated limit)" if cfg["limit"] == "estimate" else ""),
-                               crit["d_w_exponent"], fd))
+                               crit["d_w_exponent"], fd, why.get(f"user/{metric}/upper", "")))
     for name, f in fits:
         if f is not None:
             s.fits.append(FitEntry(name, f, -0.5))
