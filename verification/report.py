@@ -259,6 +259,19 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 110) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _n_axis(ax: Any, n: Any) -> None:
+    """Label the ``N`` axis of a log-log plot at the sizes themselves (a dozen at most); minor tick
+    labels off (over less than two decades matplotlib labels minor ticks, and they overlap)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    sizes = np.unique(np.asarray(n, dtype=float))
+    sizes = sizes[sizes > 0]
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if 1 <= sizes.size <= 12:
+        ax.xaxis.set_major_locator(FixedLocator(sizes))
+        ax.set_xticklabels([f"{v:g}" for v in sizes], rotation=45 if sizes.size > 6 else 0, fontsize=8)
+
+
 def loglog_figure(N: Any, values: Any, *, lower: Any = None, upper: Any = None, fit: PowerLawFit | None = None,
                   reference_slope: float | None = None, ylabel: str = "value", title: str = "",
                   label: str = "measured") -> Any:
@@ -285,6 +298,7 @@ def loglog_figure(N: Any, values: Any, *, lower: Any = None, upper: Any = None, 
         ax.plot(grid, y0 * (grid / x0) ** reference_slope, "--", color="0.4", label=f"reference slope {reference_slope:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _n_axis(ax, n)
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     if title:
@@ -345,6 +359,7 @@ def metrics_vs_n_figure(series: Mapping[str, tuple], *, ylabel: str = "value", t
                 label=f"slope {reference_slope:g} (through {labels_[k]})")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _n_axis(ax, np.concatenate(allN) if allN else [])
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     if title:
