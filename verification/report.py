@@ -604,17 +604,18 @@ def write_reports_index(root: str | os.PathLike, *, title: str = "Verification r
             continue
         with open(vpath, encoding="utf-8") as fh:
             v = json.load(fh)
-        label = ""
+        label, info = "", {}
         rpath = os.path.join(r, name, "run.json")
         if os.path.isfile(rpath):
             try:
                 with open(rpath, encoding="utf-8") as fh:
-                    label = str(json.load(fh).get("label") or "")
+                    info = json.load(fh)
+                label = str(info.get("label") or "")
             except (OSError, ValueError):
-                label = ""
-        found.append((label == "", label, name, v))
-    rows, crit_rows = [], []
-    for _, label, name, v in sorted(found):
+                label, info = "", {}
+        found.append((label == "", label, name, v, info))
+    rows, crit_rows, runs = [], [], []
+    for _, label, name, v, info in sorted(found, key=lambda e: e[:3]):
         vs = v.get("verdicts", [])
         study = v.get("study", name)
         shown = f"{label} {study}" if label else study
@@ -622,12 +623,27 @@ def write_reports_index(root: str | os.PathLike, *, title: str = "Verification r
         n_pass = sum(x["status"] == PASS for x in vs)
         rows.append((f"[{shown}]({name}/summary.md)", v.get("status", ""), f"{n_pass}/{len(vs)}", failed))
         crit_rows += [(shown, x["name"], x["status"], x["decided_by"]) for x in vs]
+        if info:
+            tim = info.get("timings", {}) or {}
+            commit = info.get("git_commit") or "unknown"
+            cmd = str(info.get("command", "")).split(" ", 1)
+            cmd = " ".join([os.path.basename(cmd[0])] + cmd[1:]) if cmd[0] else ""
+            runs.append((shown, cmd, f"{commit[:12]}{' (dirty)' if info.get('git_dirty') else ''}",
+                         info.get("created_utc", ""), tim.get("sweep_wall_s"), tim.get("task_wall_s_sum"),
+                         tim.get("tasks"), tim.get("tasks_reused"), (info.get("platform") or {}).get("cpus")))
     lines = [f"# {title}", "", "Each folder holds `summary.md`, `results.csv`, `run.json`, `verdicts.json` and "
              "`figures/`; `ifmf report <folder>` rebuilds a summary from its table.", ""]
     if rows:
         lines.append(markdown_table(pd.DataFrame(rows, columns=["study", "result", "criteria passed", "failed"])))
         lines += ["", "## Every criterion and the numbers that decided it", "",
                   markdown_table(pd.DataFrame(crit_rows, columns=["study", "criterion", "status", "decided by"]))]
+        if runs:
+            df = pd.DataFrame(runs, columns=["study", "command", "git commit", "created (UTC)", "sweep wall (s)",
+                                             "sum of task walls (s)", "tasks", "reused", "cpus"])
+            walls = pd.to_numeric(df["sweep wall (s)"], errors="coerce")
+            lines += ["", "## How these reports were made", "",
+                      f"Sweep wall time of all studies: {walls.sum() / 60:.1f} min (from run.json; timings of a "
+                      "shared machine).", "", markdown_table(df)]
     else:
         lines.append("No report has been written yet.")
     path = os.path.join(r, "README.md")
