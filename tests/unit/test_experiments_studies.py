@@ -159,3 +159,32 @@ def test_user_coarse_grain_is_exact_on_blocks():
     edges = [0, 3, 7, 10]
     assert cg[1, 2] == pytest.approx(10 * W2[3:7, 7:10].mean())
     assert cg.shape == (3, 3) and edges[-1] == 10
+
+
+def test_v3_interpolant_integral_is_exact_for_linear_functions():
+    xi = (np.arange(8) + 0.5) / 8
+    assert initial_data._interpolant_integral(xi, 2.0 + 3.0 * xi) == pytest.approx(2.0 + 1.5, abs=1e-14)
+    at = np.array([0.0, 0.03, 0.5, 0.99, 1.0])
+    assert np.allclose(initial_data._interpolate(xi, 2.0 + 3.0 * xi, at), 2.0 + 3.0 * at, atol=1e-14)
+
+
+def test_user_tasks_with_a_step_kernel_file_and_an_alignment(tmp_path):
+    from verification.experiments import load_run_config
+
+    rng = np.random.default_rng(6)
+    for N in (24, 48, 96):
+        perm = rng.permutation(N)
+        W = subsequence.checkerboard(N)[np.ix_(perm, perm)]  # labels shuffled
+        np.save(tmp_path / f"W{N}.npy", W)
+    np.save(tmp_path / "k.npy", np.array([[2.0, 0.0], [0.0, 2.0]]))
+    (tmp_path / "u.toml").write_text(
+        '[user]\nweights = ["W24.npy", "W48.npy", "W96.npy"]\nlimit = "file"\nkernel_file = "k.npy"\n'
+        'alignment = "eigenvector"\nt_end = 0.5\nrate_window = [0.25, 0.5]\nreps = 2\npde = { n_xi = 2 }\n')
+    data = load_run_config(str(tmp_path / "u.toml")).studies["user"].data
+    tasks, params = user.plan(data)
+    assert [t.N for t in tasks if t.rep == 0] == [0, 24, 48, 96]
+    rows = user.task(tasks[1], np.random.SeedSequence(7), params)
+    (cut,) = _rows(rows, "cut_aligned")
+    assert cut["upper"] <= 2.0 / 24 + 1e-12  # the relabelling recovers the two parity blocks
+    assert _rows(rows, "aligned_d_w") and _rows(rows, "d_w")
+    clear_cache()
