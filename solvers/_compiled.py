@@ -76,6 +76,7 @@ __all__ = [
     "njit", "cache_directory", "cache_root", "source_key", "compiled_sources", "cache_is_warm",
     "on_first_compile",
     "intensity_value", "intensity_derivative", "intensity_derivative_from_value",
+    "intensity_second_derivative_from_value",
     "intensity_exponent", "intensity_from_exponential",
     "drift_value", "drift_derivative", "drift_flow", "leaky_flow_decayed",
     "intensity_values", "intensity_derivatives", "drift_values", "drift_derivatives", "drift_flows",
@@ -347,6 +348,22 @@ def intensity_derivative_from_value(tag, p0, p1, p2, x, fx):
     if tag == CONSTANT:
         return 0.0
     return p0 if (x > p1 and p0 * (x - p1) < p2) else 0.0
+
+
+@njit(inline="always")
+def intensity_second_derivative_from_value(tag, p0, p1, p2, x, fx):
+    """``f''(x)`` from ``fx = f(x)`` (the dual solvers' tangents of the Hermite survival rule).
+    Sigmoid ``p1 f' (1 - 2 fx / p0)`` with ``f' = p1 fx (1 - fx / p0)``; exponential ``p1^2 fx``;
+    constant 0; relu 0 (its second derivative is a sum of Diracs at the kinks, which the dual's
+    tangents do not see)."""
+    if tag == SIGMOID:
+        if p0 > 0.0:
+            d1 = p1 * fx * (1.0 - fx / p0)
+            return p1 * d1 * (1.0 - 2.0 * fx / p0)
+        return 0.0
+    if tag == EXPONENTIAL:
+        return p1 * p1 * fx
+    return 0.0
 
 
 # ------------------------------------------------------------------------------------- drifts

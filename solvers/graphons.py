@@ -12,9 +12,25 @@ without a closed form gets Gauss-Legendre quadrature (64 nodes per unit, stated 
 :class:`FunctionKernel`).  Quadrature rules, cell averages and partition overlaps come from
 :mod:`solvers.quadrature` (their one home).
 
+Exact factors (the one home of this knowledge).  Every named kernel exposes an exact finite
+separable form ``w(xi, zeta) = sum_r c_r f_r(xi) g_r(zeta)`` through ``kernel.separable_terms()``
+(:class:`SeparableTerms` of :class:`SeparableTerm`; factors :class:`BasisFunction` with closed-form
+values, cell integrals and, for the smooth ones, derivative bounds): ``ring`` 3 terms, ``skew`` 5,
+``product`` 1 (factors ``1, t, cos 2 pi t, sin 2 pi t``), a :class:`StepKernel` on ``n`` cells ``n``
+terms (``two-block`` 2, ``constant`` 1; indicator and step factors); a user's
+:class:`FunctionKernel` returns ``None``.  ``kernel.rectangle_integrals(xi_edges, zeta_edges)``
+gives the exact integrals over the rectangles of two partitions (raising for a kernel without a
+form).  The metrics (:mod:`verification.metrics`) and the cell averages use them, and so do the
+low-rank weights: ``kernel.low_rank(N)`` (a :class:`LowRankFactors`, ``W = U diag(s) V^T / N`` with
+``U[i, r] = f_r(xi_i)``, ``s_r = c_r``, ``V[j, r] = g_r(xi_j)``), whose off-diagonal entries equal
+``kernel.weights(N)`` up to rounding (rank = number of terms: ``ring`` 3, ``two-block`` 2,
+``constant`` 1, ``skew`` 5, ``product`` 1); its diagonal ``w(xi_i, xi_i) / N`` is not zeroed, as the
+network never uses it (the reset wins, SPEC section 1).  A kernel without a form raises and names the
+alternatives (truncated SVD of its weights, dense weights).
+
 Cell averages ``kernel.matrix(n, "cell-average")`` are exact (up to rounding) for step kernels
-(partition overlaps) and for ``ring``, ``skew`` and ``product`` (closed forms); ``Kernel.cell_average_exact``
-says which.  Each named continuous kernel states bounds on its partial derivatives,
+(partition overlaps) and for ``ring``, ``skew`` and ``product`` (from the separable form);
+``Kernel.cell_average_exact`` says which.  Each named continuous kernel states bounds on its partial derivatives,
 ``kernel.lipschitz = (L_xi, L_zeta)`` with ``|w(xi, zeta) - w(xi', zeta)| <= L_xi |xi - xi'|`` and
 ``|w(xi, zeta) - w(xi, zeta')| <= L_zeta |zeta - zeta'|`` (``sup |d_xi w|``, ``sup |d_zeta w|``); a
 :class:`FunctionKernel` takes them from the user (``lipschitz_xi``, ``lipschitz_zeta``).  They
@@ -47,13 +63,17 @@ import scipy.sparse as sp
 
 from solvers._random import make_rng
 from solvers.errors import InvalidArgumentError, bad_argument
-from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix
+from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix, partition_edges
 from solvers.validation import (check_choice, check_instance, check_int, check_matrix, check_nonnegative,
-                                check_real)
+                                check_real, check_vector)
 
 __all__ = [
     "Kernel",
     "FunctionKernel",
+    "LowRankFactors",
+    "BasisFunction",
+    "SeparableTerm",
+    "SeparableTerms",
     "StepKernel",
     "ring",
     "two_block",
@@ -138,6 +158,295 @@ def cell_index(xi, n: int) -> np.ndarray:
     return idx + ((idx < n - 1) & (xi > (idx + 1) / n))
 
 
+# ------------------------------------------------------------------------ separable forms (exact)
+_TWO_PI = 2.0 * math.pi
+_SMOOTH_KINDS = ("one", "t", "cos", "sin")
+# kind -> (sup |f|, sup |f'|, sup |f''|) on [0, 1]
+_SMOOTH_SUPS = {"one": (1.0, 0.0, 0.0), "t": (1.0, 1.0, 0.0), "cos": (1.0, _TWO_PI, _TWO_PI ** 2),
+                "sin": (1.0, _TWO_PI, _TWO_PI ** 2)}
+
+
+@dataclass(frozen=True, eq=False)
+class BasisFunction:
+    """A factor ``f`` on ``[0, 1]`` of a separable kernel term, with closed-form values and cell
+    integrals.
+
+    Kinds: ``"one"`` (``1``), ``"t"`` (``t``), ``"cos"`` (``cos 2 pi t``), ``"sin"`` (``sin 2 pi t``)
+    -- smooth, with stated bounds ``sup``, ``sup_derivative``, ``sup_second_derivative`` -- and, for
+    step kernels, ``"cell"`` (the indicator of cell ``cell`` of the uniform partition into ``cells``
+    cells, cells ``(a/n, (a+1)/n]`` as in :func:`cell_index`) and ``"step"`` (``values[a]`` on cell
+    ``a`` of the uniform partition into ``len(values)`` cells), not differentiable.  Build them
+    with :meth:`smooth`, :meth:`indicator` and :meth:`step`.
+    """
+
+    kind: str
+    values: np.ndarray | None = field(default=None, repr=False)
+    cell: int | None = None
+    cells: int | None = None
+
+    @staticmethod
+    def smooth(kind: str) -> BasisFunction:
+        """``"one"``, ``"t"``, ``"cos"`` or ``"sin"``."""
+        return BasisFunction(check_choice("kind", kind, _SMOOTH_KINDS, f"use one of {_SMOOTH_KINDS}"))
+
+    @staticmethod
+    def indicator(cell: int, cells: int) -> BasisFunction:
+        """The indicator of cell ``cell`` (0-based) of the uniform partition into ``cells`` cells."""
+        cells = _check_n("cells", cells)
+        cell = check_int("cell", cell, 0, f"pass a cell index in 0..{cells - 1}")
+        if cell >= cells:
+            raise bad_argument("cell", cell, f"must be < cells = {cells}", f"pass a cell index in 0..{cells - 1}")
+        return BasisFunction("cell", cell=cell, cells=cells)
+
+    @staticmethod
+    def step(values) -> BasisFunction:
+        """``values[a]`` on cell ``a`` of the uniform partition into ``len(values)`` cells (a view of
+        ``values`` is kept when it is a read-only float64 vector, e.g. a row of a ``StepKernel``)."""
+        v = np.asarray(values)
+        if not (v.dtype == np.float64 and v.ndim == 1 and v.size and not v.flags.writeable):
+            v = check_vector("values", values, what="step values").copy()
+            v.setflags(write=False)
+        return BasisFunction("step", values=v)
+
+    @property
+    def is_smooth(self) -> bool:
+        """Whether the derivative bounds exist (kinds ``one``, ``t``, ``cos``, ``sin``)."""
+        return self.kind in _SMOOTH_KINDS
+
+    def __call__(self, t) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        k = self.kind
+        if k == "one":
+            return np.ones_like(t)
+        if k == "t":
+            return t.copy()
+        if k == "cos":
+            return np.cos(_TWO_PI * t)
+        if k == "sin":
+            return np.sin(_TWO_PI * t)
+        if k == "cell":
+            return (cell_index(t, self.cells) == self.cell).astype(float)
+        return self.values[cell_index(t, self.values.size)]
+
+    def _smooth_only(self, what: str):
+        if not self.is_smooth:
+            raise bad_argument("basis function", f"kind {self.kind!r}", f"has no {what} (a step function)",
+                               "use the kernel's cells (step kernels are exact on them)")
+
+    def derivative(self, t) -> np.ndarray:
+        """``f'(t)`` (smooth kinds only)."""
+        self._smooth_only("derivative")
+        t = np.asarray(t, dtype=float)
+        if self.kind == "one":
+            return np.zeros_like(t)
+        if self.kind == "t":
+            return np.ones_like(t)
+        if self.kind == "cos":
+            return -_TWO_PI * np.sin(_TWO_PI * t)
+        return _TWO_PI * np.cos(_TWO_PI * t)
+
+    @property
+    def sup(self) -> float:
+        """``sup |f|`` on ``[0, 1]``."""
+        if self.kind == "cell":
+            return 1.0
+        if self.kind == "step":
+            return float(np.max(np.abs(self.values)))
+        return _SMOOTH_SUPS[self.kind][0]
+
+    @property
+    def sup_derivative(self) -> float:
+        """``sup |f'|`` on ``[0, 1]`` (smooth kinds only)."""
+        self._smooth_only("derivative")
+        return _SMOOTH_SUPS[self.kind][1]
+
+    @property
+    def sup_second_derivative(self) -> float:
+        """``sup |f''|`` on ``[0, 1]`` (smooth kinds only)."""
+        self._smooth_only("second derivative")
+        return _SMOOTH_SUPS[self.kind][2]
+
+    def integrals(self, edges) -> np.ndarray:
+        """Exact ``int_{e_c}^{e_{c+1}} f`` over the cells of a partition (an ``int n`` or the edges,
+        :func:`solvers.quadrature.partition_edges`), shape ``(n,)``.
+
+        Closed forms written as products, so a cell of width ``h`` has a relative error of a few
+        ulps, not ``u / h``: ``h``, ``h (a + b) / 2``, ``cos(pi (a + b)) sin(pi h) / pi`` and
+        ``sin(pi (a + b)) sin(pi h) / pi``; partition overlaps (:func:`solvers.quadrature.overlap_matrix`)
+        for the step kinds."""
+        e = partition_edges(edges, "edges")
+        a, b = e[:-1], e[1:]
+        h = b - a
+        k = self.kind
+        if k == "one":
+            return h
+        if k == "t":
+            return h * 0.5 * (a + b)
+        if k in ("cos", "sin"):
+            s = np.sin(math.pi * h) / math.pi
+            if k == "cos":  # sin(2 pi b) - sin(2 pi a) = 2 cos(pi (a + b)) sin(pi (b - a))
+                return np.cos(math.pi * (a + b)) * s
+            return np.sin(math.pi * (a + b)) * s  # cos(2 pi a) - cos(2 pi b) = 2 sin(pi (a + b)) sin(pi h)
+        if k == "cell":
+            lo, hi = self.cell / self.cells, (self.cell + 1) / self.cells
+            return np.clip(np.minimum(b, hi) - np.maximum(a, lo), 0.0, None)
+        return overlap_matrix(e, self.values.size) @ self.values
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, BasisFunction) or (self.kind, self.cell, self.cells) != (
+                other.kind, other.cell, other.cells):
+            return False
+        return self.values is None or bool(np.array_equal(self.values, other.values))
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.cell, self.cells))
+
+
+@dataclass(frozen=True)
+class SeparableTerm:
+    """``coefficient * first(xi) * second(zeta)`` (``xi`` the first, postsynaptic argument)."""
+
+    coefficient: float
+    first: BasisFunction
+    second: BasisFunction
+
+
+@dataclass(frozen=True)
+class SeparableTerms:
+    """An exact finite separable form ``w(xi, zeta) = sum_r c_r f_r(xi) g_r(zeta)`` of a kernel
+    (:meth:`Kernel.separable_terms`).
+
+    Everything a consumer needs is built from the terms: values (:meth:`first_factors`,
+    :meth:`second_factors`: a rank-``R`` factorisation of ``w`` on any points, e.g.
+    ``W ~ first_factors(labels(N)).T @ second_factors(labels(N)) / N`` off the diagonal), exact cell
+    integrals of the factors (:meth:`first_integrals`, :meth:`second_integrals`) and of ``w`` over
+    rectangles (:meth:`rectangle_integrals`), and for smooth factors their derivative bounds
+    (:class:`BasisFunction`).  Coefficients live on the first factor.
+    """
+
+    terms: tuple[SeparableTerm, ...]
+
+    def __iter__(self):
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __call__(self, xi, zeta) -> np.ndarray:
+        """``w(xi, zeta)`` from the terms (broadcasting)."""
+        xi, zeta = np.asarray(xi, dtype=float), np.asarray(zeta, dtype=float)
+        out = np.zeros(np.broadcast_shapes(xi.shape, zeta.shape))
+        for t in self.terms:
+            out = out + t.coefficient * t.first(xi) * t.second(zeta)
+        return out
+
+    @property
+    def is_smooth(self) -> bool:
+        """Whether every factor is smooth (has derivative bounds)."""
+        return all(t.first.is_smooth and t.second.is_smooth for t in self.terms)
+
+    @property
+    def sup_bound(self) -> float:
+        """``sum_r |c_r| sup |f_r| sup |g_r| >= sup |w|``."""
+        return float(sum(abs(t.coefficient) * t.first.sup * t.second.sup for t in self.terms))
+
+    def first_factors(self, xi) -> np.ndarray:
+        """``c_r f_r(xi)``, shape ``(R, len(xi))``."""
+        xi = np.asarray(xi, dtype=float).reshape(-1)
+        return np.stack([t.coefficient * t.first(xi) for t in self.terms]) if self.terms else np.zeros((0, xi.size))
+
+    def second_factors(self, zeta) -> np.ndarray:
+        """``g_r(zeta)``, shape ``(R, len(zeta))``."""
+        zeta = np.asarray(zeta, dtype=float).reshape(-1)
+        return np.stack([t.second(zeta) for t in self.terms]) if self.terms else np.zeros((0, zeta.size))
+
+    def first_integrals(self, edges) -> np.ndarray:
+        """``c_r int_{cell} f_r`` over the cells of a partition of the first argument, ``(R, n)``."""
+        n = partition_edges(edges, "edges").size - 1
+        return np.stack([t.coefficient * t.first.integrals(edges) for t in self.terms]) if self.terms \
+            else np.zeros((0, n))
+
+    def second_integrals(self, edges) -> np.ndarray:
+        """``int_{cell} g_r`` over the cells of a partition of the second argument, ``(R, n)``."""
+        n = partition_edges(edges, "edges").size - 1
+        return np.stack([t.second.integrals(edges) for t in self.terms]) if self.terms else np.zeros((0, n))
+
+    def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
+        """Exact ``int_{A_a} int_{B_b} w(xi, zeta) dzeta dxi`` over the rectangles of two partitions,
+        shape ``(n_xi, n_zeta)``: ``sum_r c_r (int_{A_a} f_r) (int_{B_b} g_r)`` (summed term by
+        term, so a symmetric form on equal partitions gives an exactly symmetric matrix)."""
+        na = partition_edges(xi_edges, "xi_edges").size - 1
+        nb = partition_edges(zeta_edges, "zeta_edges").size - 1
+        out = np.zeros((na, nb))
+        for t in self.terms:
+            out += t.coefficient * np.multiply.outer(t.first.integrals(xi_edges), t.second.integrals(zeta_edges))
+        return out
+
+    def cell_means(self, n: int) -> np.ndarray:
+        """``n^2 int_{I_a x I_b} w`` on the uniform ``n x n`` grid (the exact cell averages)."""
+        out = np.zeros((n, n))
+        for t in self.terms:
+            out += t.coefficient * np.multiply.outer(t.first.integrals(n) * n, t.second.integrals(n) * n)
+        return out
+
+
+# ------------------------------------------------------------------------------ low-rank factors
+@dataclass(frozen=True)
+class LowRankFactors:
+    """Factors of a rank-``R`` weight matrix ``W = U diag(s) V^T / N`` (row ``i`` postsynaptic).
+
+    Attributes
+    ----------
+    U : ndarray, shape (N, R)
+        Postsynaptic factors (``U[i, r] = f_r(xi_i)`` for a kernel's separable form).
+    s : ndarray, shape (R,)
+        Coefficients (any sign).
+    V : ndarray, shape (N, R)
+        Presynaptic factors.
+
+    The diagonal ``W_ii = sum_r U_ir s_r V_ir / N`` is not zeroed: the network ignores it (the reset
+    wins, SPEC section 1).  Checks: ``U`` and ``V`` finite real 2-D arrays of the same shape
+    ``(N, R)`` with ``1 <= R <= N``, ``s`` finite of length ``R``.
+    """
+
+    U: np.ndarray
+    s: np.ndarray
+    V: np.ndarray
+
+    def __post_init__(self):
+        U = check_matrix("U", self.U, fix="pass the postsynaptic factors as an (N, R) array")
+        V = check_matrix("V", self.V, fix="pass the presynaptic factors as an (N, R) array of the shape of U")
+        N, R = U.shape
+        if V.shape != U.shape:
+            raise bad_argument("V", f"array of shape {V.shape}", f"must have the shape of U, {U.shape}",
+                               "pass U and V with one row per neuron and one column per rank")
+        if R > N:
+            raise bad_argument("U", f"array of shape {U.shape}", f"rank R = {R} exceeds N = {N} (a rank above N "
+                               "stores more than the matrix itself)",
+                               "pass at most N columns, or the dense weights (an N x N matrix)")
+        s = check_vector("s", self.s, R, what="coefficients",
+                         fix=f"pass {R} coefficients (one per column of U and V)")
+        object.__setattr__(self, "U", U)
+        object.__setattr__(self, "V", V)
+        object.__setattr__(self, "s", s)
+
+    @property
+    def N(self) -> int:
+        return int(self.U.shape[0])
+
+    @property
+    def rank(self) -> int:
+        return int(self.U.shape[1])
+
+    def weights(self, *, zero_diagonal: bool = True) -> np.ndarray:
+        """The dense ``N x N`` matrix ``U diag(s) V^T / N`` (Fortran order; diagonal zeroed unless
+        ``zero_diagonal=False``).  ``N^2`` memory: for tests and small networks."""
+        W = np.asfortranarray((self.U * (self.s / self.N)) @ self.V.T)
+        if zero_diagonal:
+            np.fill_diagonal(W, 0.0)
+        return W
+
+
 # ------------------------------------------------------------------------------------------ kernels
 class Kernel:
     """A kernel ``w(xi, zeta)`` on ``[0,1]^2``.
@@ -147,7 +456,9 @@ class Kernel:
     ``w(xi_i, xi_j)/N``, zero diagonal); :meth:`matrix` (``n x n`` values on the grid, by midpoint
     values or cell averages); ``sup`` (``sup |w|``); ``symmetric``; ``name``;
     ``cell_average_exact`` (``matrix(n, "cell-average")`` is the exact cell mean up to rounding,
-    not a quadrature); ``lipschitz`` (``(L_xi, L_zeta)`` or ``None``, see the module docstring).
+    not a quadrature); ``lipschitz`` (``(L_xi, L_zeta)`` or ``None``, see the module docstring);
+    :meth:`separable_terms` (the exact finite separable form, or ``None``) and
+    :meth:`rectangle_integrals` (exact integrals over rectangles, built on it).
     """
 
     name: str = "kernel"
@@ -201,8 +512,8 @@ class Kernel:
     # discretisations -----------------------------------------------------------------------
     def matrix(self, n: int, method: str = "midpoint") -> np.ndarray:
         """``n x n`` discretisation: ``"midpoint"`` values ``w(xi_i, xi_j)`` or ``"cell-average"``
-        ``n^2 int_{I_i x I_j} w`` (exact for step kernels -- partition overlaps -- and for the
-        closed forms of ``ring``, ``skew``, ``product``; otherwise
+        ``n^2 int_{I_i x I_j} w`` (exact for step kernels -- partition overlaps -- and for kernels
+        with a separable form, :meth:`separable_terms`: ``ring``, ``skew``, ``product``; otherwise
         :func:`solvers.quadrature.cell_averages` with 4x4 Gauss-Legendre nodes per cell, error
         ``O(n^-8)`` for smooth kernels)."""
         n = _check_n("n", n)
@@ -214,7 +525,67 @@ class Kernel:
         return self._cell_average(n)
 
     def _cell_average(self, n: int) -> np.ndarray:
+        terms = self.separable_terms()
+        if terms is not None:
+            return terms.cell_means(n)
         return cell_averages(self, n, order=4)
+
+    # exact factors ---------------------------------------------------------------------------
+    def separable_terms(self) -> SeparableTerms | None:
+        """The kernel's exact finite separable form ``w(xi, zeta) = sum_r c_r f_r(xi) g_r(zeta)``
+        (:class:`SeparableTerms`), or ``None`` when it states none (a user's
+        :class:`FunctionKernel`).  ``ring`` (3 terms), ``skew`` (5), ``product`` (1): smooth
+        factors ``1, t, cos 2 pi t, sin 2 pi t``; a :class:`StepKernel` on ``n`` cells: ``n`` terms
+        ``1_{I_a}(xi) values[a, cell(zeta)]`` (``two-block`` 2, ``constant`` 1)."""
+        return None
+
+    def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
+        """Exact ``int_{A_a} int_{B_b} w(xi, zeta) dzeta dxi`` over the rectangles of a partition of
+        the first (``xi``) and of the second (``zeta``) argument, shape ``(n_xi, n_zeta)``.
+
+        Parameters
+        ----------
+        xi_edges, zeta_edges : int or array_like
+            Partitions of ``[0, 1]``: ``n`` uniform cells or increasing edges from 0 to 1
+            (:func:`solvers.quadrature.partition_edges`).
+
+        Raises
+        ------
+        InvalidArgumentError
+            The kernel has no exact form (:meth:`separable_terms` is ``None``).
+        """
+        terms = self.separable_terms()
+        if terms is None:
+            raise bad_argument("kernel", self, "has no exact rectangle integrals (it states no separable form)",
+                               "use solvers.quadrature.cell_averages (Gauss-Legendre) or a named or step kernel")
+        return terms.rectangle_integrals(xi_edges, zeta_edges)
+
+    def low_rank(self, N: int) -> LowRankFactors:
+        """The weights of ``N`` neurons as exact low-rank factors, from :meth:`separable_terms` (module
+        docstring): ``U[i, r] = f_r(xi_i)``, ``s_r = c_r``, ``V[j, r] = g_r(xi_j)``.  When the form has
+        more terms than ``N`` (tiny networks), the exact SVD of the ``N x N`` values ``w(xi_i, xi_j)``
+        instead.
+
+        Raises
+        ------
+        InvalidArgumentError
+            The kernel states no separable form; the message names the alternatives.
+        """
+        N = _check_n("N", N)
+        terms = self.separable_terms()
+        if terms is None:
+            raise bad_argument("kernel", self, "has no low-rank expansion (it states no separable form; ring, "
+                               "two-block, constant, skew, product and step kernels have one)",
+                               "use solvers.particles.LowRankOperator.from_matrix(kernel.weights(N), rank=R) "
+                               "(truncated SVD; verification.graphs.low_rank_approximation brackets its error) or "
+                               "the dense weights kernel.weights(N)")
+        if len(terms) > N:
+            P, sig, Qt = np.linalg.svd(self.matrix(N, "midpoint"))
+            return LowRankFactors(U=P, s=sig, V=Qt.T)
+        g = labels(N)
+        return LowRankFactors(U=np.stack([t.first(g) for t in terms], axis=1),
+                              s=np.array([t.coefficient for t in terms], dtype=float),
+                              V=np.stack([t.second(g) for t in terms], axis=1))
 
     def weights(self, N: int, *, dtype=np.float64) -> np.ndarray:
         """Dense weights ``W_ij = w(xi_i, xi_j)/N`` with ``W_ii = 0`` (Fortran order: columns contiguous)."""
@@ -341,6 +712,15 @@ class StepKernel(Kernel):
     def sup(self) -> float:
         return float(np.max(np.abs(self.values)))
 
+    def separable_terms(self) -> SeparableTerms:
+        """``n`` terms ``1_{I_a}(xi) values[a, cell(zeta)]`` (rows of ``values``, kept as views)."""
+        return SeparableTerms(tuple(SeparableTerm(1.0, BasisFunction.indicator(a, self.n),
+                                                  BasisFunction.step(self.values[a])) for a in range(self.n)))
+
+    def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
+        """Exact: ``P_xi values P_zeta^T`` with the partition overlaps ``P[a, b] = |A_a cap I_b|``."""
+        return overlap_matrix(xi_edges, self.n) @ self.values @ overlap_matrix(zeta_edges, self.n).T
+
     def _cell_average(self, n: int) -> np.ndarray:
         if n % self.n == 0:
             k = n // self.n
@@ -417,7 +797,9 @@ def ring(J0: float = 1.0, J1: float = 0.5) -> FunctionKernel:
 
     ``sup |w| = |J0| + |J1|``.  Derivative bounds: ``d_xi w = -2 pi J1 sin(2 pi (xi - zeta)) =
     -d_zeta w``, so ``L_xi = L_zeta = 2 pi |J1|`` (attained where ``xi - zeta = 1/4``).  Cell
-    averages in closed form: ``J0 + J1 sinc(1/n)^2 cos(2 pi (xi_i - xi_j))``.
+    averages and rectangle integrals exact, from the separable form
+    ``J0 + J1 (cos 2 pi xi cos 2 pi zeta + sin 2 pi xi sin 2 pi zeta)`` (:meth:`Kernel.separable_terms`;
+    the cell average is ``J0 + J1 sinc(1/n)^2 cos(2 pi (xi_i - xi_j))``).
     """
     J0 = check_real("J0", J0)
     J1 = check_real("J1", J1)
@@ -445,11 +827,11 @@ class _RingKernel(FunctionKernel):
         np.fill_diagonal(W, 0.0)
         return W if W.dtype == dtype else np.asfortranarray(W, dtype=dtype)
 
-    def _cell_average(self, n: int) -> np.ndarray:
-        # cell average of cos(2 pi (xi - zeta)) is sinc(1/n)^2 cos(2 pi (xi_i - xi_j)), exact
-        s = np.sinc(1.0 / n)
-        g = labels(n)
-        return self.params["J0"] + self.params["J1"] * s * s * np.cos(2 * np.pi * (g[:, None] - g[None, :]))
+    def separable_terms(self) -> SeparableTerms:
+        """``J0 + J1 (cos 2 pi xi cos 2 pi zeta + sin 2 pi xi sin 2 pi zeta)``."""
+        one, cos, sin = (BasisFunction.smooth(k) for k in ("one", "cos", "sin"))
+        J0, J1 = self.params["J0"], self.params["J1"]
+        return SeparableTerms((SeparableTerm(J0, one, one), SeparableTerm(J1, cos, cos), SeparableTerm(J1, sin, sin)))
 
 
 def two_block(a: float = 1.5, b: float = 0.2) -> StepKernel:
@@ -481,9 +863,10 @@ def skew() -> FunctionKernel:
 
     Derivative bounds: ``d_xi w = 0.6 + pi cos(2 pi (xi - zeta))`` and ``d_zeta w = -0.4 -
     pi cos(2 pi (xi - zeta))``, so ``L_xi = 0.6 + pi`` and ``L_zeta = 0.4 + pi`` (attained on the
-    diagonal ``xi = zeta``).  Cell averages in closed form: the affine part at the midpoints plus
-    ``0.5 sinc(1/n)^2 sin(2 pi (xi_i - xi_j))`` (the mean of ``e^{2 pi i x}`` over a cell of width
-    ``h`` centred at ``c`` is ``sinc(h) e^{2 pi i c}``).
+    diagonal ``xi = zeta``).  Cell averages and rectangle integrals exact, from the separable form
+    ``0.8 + 0.6 xi - 0.4 zeta + 0.5 (sin 2 pi xi cos 2 pi zeta - cos 2 pi xi sin 2 pi zeta)``
+    (:meth:`Kernel.separable_terms`; the cell average is the affine part at the midpoints plus
+    ``0.5 sinc(1/n)^2 sin(2 pi (xi_i - xi_j))``).
     """
     return _SkewKernel(
         func=_skew_func, name="skew", symmetric=False, sup_value=_skew_sup(),
@@ -495,18 +878,19 @@ def skew() -> FunctionKernel:
 class _SkewKernel(FunctionKernel):
     cell_average_exact = True
 
-    def _cell_average(self, n: int) -> np.ndarray:
-        s = np.sinc(1.0 / n)
-        g = labels(n)
-        x, z = g[:, None], g[None, :]
-        return 0.8 + 0.6 * x - 0.4 * z + 0.5 * s * s * np.sin(2 * np.pi * (x - z))
+    def separable_terms(self) -> SeparableTerms:
+        """``0.8 + 0.6 xi - 0.4 zeta + 0.5 (sin 2 pi xi cos 2 pi zeta - cos 2 pi xi sin 2 pi zeta)``."""
+        one, t, cos, sin = (BasisFunction.smooth(k) for k in ("one", "t", "cos", "sin"))
+        return SeparableTerms((SeparableTerm(0.8, one, one), SeparableTerm(0.6, t, one), SeparableTerm(-0.4, one, t),
+                               SeparableTerm(0.5, sin, cos), SeparableTerm(-0.5, cos, sin)))
 
 
 def product() -> FunctionKernel:
     """``w = 2 xi zeta``: ``degree(xi) = xi``, ``in_degree(zeta) = zeta``, ``sup = 2``.
 
     Derivative bounds: ``d_xi w = 2 zeta``, ``d_zeta w = 2 xi``, so ``L_xi = L_zeta = 2`` (at
-    ``zeta = 1``, resp. ``xi = 1``).  Cell averages in closed form: bilinear, so the midpoint value.
+    ``zeta = 1``, resp. ``xi = 1``).  Cell averages and rectangle integrals exact, from the separable
+    form (one term; bilinear, so the cell average is the midpoint value).
     """
     return _ProductKernel(func=lambda x, z: 2.0 * x * z, name="product", symmetric=True,
                           degree_func=lambda x: x, in_degree_func=lambda z: z, sup_value=2.0,
@@ -517,9 +901,10 @@ def product() -> FunctionKernel:
 class _ProductKernel(FunctionKernel):
     cell_average_exact = True
 
-    def _cell_average(self, n: int) -> np.ndarray:
-        g = labels(n)  # bilinear: the cell average is the midpoint value
-        return 2.0 * g[:, None] * g[None, :]
+    def separable_terms(self) -> SeparableTerms:
+        """``2 xi zeta``."""
+        t = BasisFunction.smooth("t")
+        return SeparableTerms((SeparableTerm(2.0, t, t),))
 
 
 KERNELS: dict[str, Callable[..., Kernel]] = {

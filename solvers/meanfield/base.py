@@ -278,6 +278,16 @@ class MeanFieldSolution:
         :class:`~solvers.meanfield.upwind.UpwindCounters`).
     quadrature : str
         The ``xi`` quadrature of the coupling.
+    step_inputs : ndarray, shape (n_steps, n_xi), or None
+        The input ``hbar`` each step actually used (Lagrangian scheme: the Heun value on the first
+        step, the AB2 extrapolation after it); what the dual-backward solvers of :mod:`solvers.dual`
+        freeze.  ``None`` for schemes that do not record it.
+    problem : MeanFieldProblem or None
+        The validated problem that was solved (model, kernel, coupling matrix, initial datum), so that
+        the solution can be replayed or refined; ``None`` when not recorded.
+    options : dict or None
+        The scheme's normalised options (e.g. ``drop_tol``, ``prune_every``, ``merge_tol``,
+        ``survival_rule`` for the Lagrangian scheme).
     """
 
     method: str
@@ -292,6 +302,9 @@ class MeanFieldSolution:
     snapshots: tuple = field(repr=False)
     counters: SchemeCounters | None = None
     quadrature: str = ""
+    step_inputs: np.ndarray | None = field(default=None, repr=False)
+    problem: MeanFieldProblem | None = field(default=None, repr=False)
+    options: Mapping[str, Any] | None = None
 
     @property
     def t_end(self) -> float:

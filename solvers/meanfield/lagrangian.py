@@ -67,6 +67,7 @@ The Hermite rule needs the exact ``f'``: it is used only for the compiled famili
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -435,6 +436,7 @@ def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.
     masses = np.empty((T, n_nodes))
     means = np.empty((T, n_nodes))
     m2s = np.empty((T, n_nodes))
+    hbars = np.empty((n_steps, n_nodes))  # the input each step used (what the dual solvers freeze)
     m = st.mass[:, : st.n]
     rates[0] = (m * st.fval[:, : st.n]).sum(axis=1)
     masses[0] = m.sum(axis=1)
@@ -478,6 +480,7 @@ def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.
             hbar = 0.5 * (inputs[0] + h_pred)
         else:
             hbar = 1.5 * inputs[n] - 0.5 * inputs[n - 1]
+        hbars[n] = hbar
         step(hbar)
         t1 = (n + 1) * dt
         rates[n + 1] = out[:, 0]
@@ -504,7 +507,7 @@ def solve_lagrangian(model: NeuronModel, K: np.ndarray, quadrature: str, xi: np.
         method=SCHEME, order=ORDER, xi=xi, t=grid.times,
         rates=rates[:, node_of], inputs=inputs[:, node_of], masses=masses[:, node_of],
         means=means[:, node_of], second_moments=m2s[:, node_of], snapshots=tuple(snaps),
-        counters=counters, quadrature=quadrature)
+        counters=counters, quadrature=quadrature, step_inputs=hbars[:, node_of])
 
 
 def _check(out: np.ndarray, h: np.ndarray, st: _Cohorts, t: float, xi_nodes: np.ndarray, mass_tol: float) -> None:
@@ -596,5 +599,6 @@ class LagrangianScheme(Scheme):
 
     def run(self, grid: TimeGrid, save_idx: np.ndarray) -> MeanFieldSolution:
         p = self.problem
-        return solve_lagrangian(p.model, p.K, p.quadrature, p.xi, grid, p.initial, save_idx, mass_tol=p.mass_tol,
-                                merge_identical_nodes=p.merge_identical_nodes, **self.opts)
+        sol = solve_lagrangian(p.model, p.K, p.quadrature, p.xi, grid, p.initial, save_idx, mass_tol=p.mass_tol,
+                               merge_identical_nodes=p.merge_identical_nodes, **self.opts)
+        return dataclasses.replace(sol, problem=p, options=dict(self.opts))

@@ -1,12 +1,14 @@
 """Network simulators for SPEC section 1: exact event-driven thinning and a clock-driven scheme.
 
 Entry point :func:`simulate`; the result is a :class:`SimulationResult`.  Weights enter through a
-:class:`SynapticOperator` (dense or sparse; see :mod:`solvers.particles.operators`).  Each scheme is
+:class:`SynapticOperator` (dense or sparse, see :mod:`solvers.particles.operators`; low-rank
+``U diag(s) V^T / N``, see :mod:`solvers.particles.lowrank`).  Each scheme is
 in its own module: :mod:`solvers.particles.exact`, :mod:`solvers.particles.clock`.
 """
 from solvers.particles.api import METHODS, PATHS, simulate
+from solvers.particles.lowrank import LowRankOperator
 from solvers.particles.operators import DenseOperator, SparseOperator, SynapticOperator, make_operator
 from solvers.particles.result import PopulationRate, SimulationInfo, SimulationResult
 
 __all__ = ["simulate", "SimulationResult", "SimulationInfo", "PopulationRate", "SynapticOperator", "DenseOperator",
-           "SparseOperator", "make_operator", "METHODS", "PATHS"]
+           "SparseOperator", "LowRankOperator", "make_operator", "METHODS", "PATHS"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import time
@@ -14,6 +15,7 @@ from solvers.errors import SimulationError, bad_argument
 from solvers.model import NeuronModel
 from solvers.particles import clock as _clock
 from solvers.particles import exact as _exact
+from solvers.particles import lowrank as _lowrank
 from solvers.particles._streams import root_key, stream_keys
 from solvers.particles.operators import make_operator
 from solvers.particles.result import SimulationInfo, SimulationResult
@@ -112,9 +114,10 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
     model : NeuronModel
         Drift, intensity and reset.
     weights : ndarray (N, N), scipy sparse matrix, or SynapticOperator
-        ``W_ij`` (row ``i`` postsynaptic).  Dense float32 stays float32 (the state is float64); dense
-        arrays are used in Fortran order (no copy if already so, one copy otherwise).  Sparse
-        matrices are used in CSC format.
+        ``W_ij`` (row ``i`` postsynaptic); a :class:`~solvers.particles.LowRankOperator` runs its own
+        compiled loops (``O(R)`` per event, see :mod:`solvers.particles.lowrank`).  Dense float32
+        stays float32 (the state is float64); dense arrays are used in Fortran order (no copy if
+        already so, one copy otherwise).  Sparse matrices are used in CSC format.
     t_end : float
         Horizon, ``> 0``.
     initial : float or ndarray (N,)
@@ -211,15 +214,18 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
                                "or a non-decreasing one with the leaky drift",
                                "give CustomIntensity(bound=...) or increasing=True, or use method='clock'")
         info = dataclasses.replace(info, bound="local" if local else "global", bound_value=None if local else fsup)
+        # a LowRankOperator has its own compiled loop (same arguments; its global stream needs root[0])
+        run_exact = (functools.partial(_lowrank.run_exact, root0=root[0])
+                     if isinstance(op, _lowrank.LowRankOperator) else _exact.run_exact_leaky)
         if use_compiled:  # compile or load the loop for these types outside the timed region
             tiny = op.tiny()
-            _exact.run_exact_leaky(tiny, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
+            run_exact(tiny, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
                                    x0=np.zeros(tiny.N), keys=keys[:tiny.N], sids=sids[:tiny.N], root1=root[1],
                                    t_end=1e-300,
                                    record_times=rec[:0], max_spikes=1)
         t0 = time.perf_counter()
         if use_compiled:
-            out = _exact.run_exact_leaky(op, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
+            out = run_exact(op, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
                                          x0=x0a, keys=keys, sids=sids, root1=root[1], t_end=t_end,
                                          record_times=rec, max_spikes=int(max_spikes))
         else:
@@ -238,13 +244,14 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
             raise bad_argument("dt", dt, f"rule dt * sup f <= 1 is violated (sup f = {fsup}, "
                                f"dt * sup f = {dt_used * fsup:g})", f"pass dt <= {1.0 / fsup:g}")
         grid = _clock.step_grid(t_end, dt_used)
+        run_clock = _lowrank.run_clock if isinstance(op, _lowrank.LowRankOperator) else _clock.run_clock_leaky
         if use_compiled:
             tiny = op.tiny()
-            _clock.run_clock_leaky(tiny, fam, I0=drift.I0, xr=model.reset, x0=np.zeros(tiny.N), keys=keys[:tiny.N],
+            run_clock(tiny, fam, I0=drift.I0, xr=model.reset, x0=np.zeros(tiny.N), keys=keys[:tiny.N],
                                    root1=root[1], grid=grid[:1], record_times=rec[:0], max_spikes=1, fsup=fsup)
         t0 = time.perf_counter()
         if use_compiled:
-            out = _clock.run_clock_leaky(op, fam, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys,
+            out = run_clock(op, fam, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys,
                                          root1=root[1], grid=grid, record_times=rec,
                                          max_spikes=int(max_spikes), fsup=fsup)
         else:

@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers.graphons import FunctionKernel, StepKernel
-from verification.graphs import (GRAPHS, brute_force_cut_norm, brute_force_inf_to_one, cut_distance_lower_bound,
-                                 cut_norm, hom_densities,
-                                 inf_to_one_norm)
+from verification.graphs import (GRAPHS, augmented_matrix, brute_force_cut_norm, brute_force_inf_to_one,
+                                 cut_distance_lower_bound, cut_norm, hom_densities, inf_to_one_norm)
 
 RTOL = 1e-9
 
@@ -133,3 +132,57 @@ def test_counting_lemma_bound_never_exceeds_the_cut_norm_of_the_difference(U, se
     lb = cut_distance_lower_bound(U, W)
     exact = brute_force_cut_norm(U - W)
     assert lb.value <= exact * (1 + 1e-9) + 1e-15, (lb, exact)
+
+
+def _check_schur_certificate(C: np.ndarray, cert: dict, bound: float) -> None:
+    """Independent check of the SDP dual certificate of the Grothendieck SDP of ``C`` (unnormalised):
+    rebuild ``[[diag(a), -C/2], [-C^T/2, diag(b)]]`` and check it is positive semidefinite with
+    numpy's ``eigvalsh`` in float64, up to its backward error (``32 (n + m) u ||.||_F``, u = 2^-53),
+    and that its dual value ``sum a + sum b`` is the bound reported."""
+    a, b = np.asarray(cert["a"]), np.asarray(cert["b"])
+    n, m = C.shape
+    assert a.shape == (n,) and b.shape == (m,) and np.all(a >= 0) and np.all(b >= 0)
+    Z = np.block([[np.diag(a), -0.5 * C], [-0.5 * C.T, np.diag(b)]])
+    margin = 32 * (n + m) * 2.0 ** -53 * float(np.linalg.norm(Z))
+    assert np.linalg.eigvalsh(Z)[0] >= -margin, (np.linalg.eigvalsh(Z)[0], margin)
+    assert a.sum() + b.sum() == pytest.approx(bound, rel=1e-12, abs=1e-300)
+
+
+@given(matrices(max_side=12), st.integers(0, 3))
+def test_sdp_upper_bound_is_above_the_exact_norm_and_the_lower_side_with_a_valid_certificate(U, seed):
+    """The Schur-complement (weighted spectral) SDP bound: never below the brute-force norm nor below
+    the bracket's lower side; its dual certificate is PSD when rebuilt in the test; for the cut norm
+    the same holds for the Alon-Naor augmented matrix (bound / 4)."""
+    n, m = U.shape
+    b = inf_to_one_norm(U, seed=seed, normalize=False)
+    exact = brute_force_inf_to_one(U, normalize=False)
+    assert b.bounds["sdp"] >= exact * (1 - RTOL) and b.bounds["sdp"] >= b.lower
+    _check_schur_certificate(U, b.upper_certificate["sdp"], b.bounds["sdp"])
+    c = cut_norm(U, seed=seed, normalize=False)
+    exact_box = brute_force_cut_norm(U, normalize=False)
+    assert c.bounds["sdp"] >= exact_box * (1 - RTOL) and c.bounds["sdp"] >= c.lower
+    _check_schur_certificate(augmented_matrix(U), c.upper_certificate["sdp"], 4 * c.bounds["sdp"])
+
+
+@settings(max_examples=25)
+@given(st.integers(20, 120), st.integers(20, 120), st.integers(0, 2 ** 32 - 1),
+       st.sampled_from(["signed", "sign", "low-rank+noise", "zero-rows"]), st.integers(1, 400))
+def test_sdp_bound_is_never_below_the_lower_side_at_any_iteration_count(n, m, seed, kind, iterations):
+    """Larger matrices (no brute force): the certified SDP side is above the attained lower side
+    whether or not Burer-Monteiro has converged (any multipliers give a valid certificate)."""
+    rng = np.random.default_rng(seed)
+    if kind == "signed":
+        U = rng.standard_normal((n, m))
+    elif kind == "sign":
+        U = rng.choice([-1.0, 1.0], size=(n, m))
+    elif kind == "low-rank+noise":
+        U = rng.standard_normal((n, 2)) @ rng.standard_normal((2, m)) + 0.3 * rng.standard_normal((n, m))
+    else:
+        U = rng.standard_normal((n, m))
+        U[rng.random(n) < 0.3] = 0.0
+        U[:, rng.random(m) < 0.3] = 0.0
+    b = inf_to_one_norm(U, normalize=False, sdp_iterations=iterations, spectral=False)
+    assert b.bounds["sdp"] >= b.lower
+    _check_schur_certificate(U, b.upper_certificate["sdp"], b.bounds["sdp"])
+    c = cut_norm(U, normalize=False, sdp_iterations=iterations, spectral=False)
+    assert c.bounds["sdp"] >= c.lower

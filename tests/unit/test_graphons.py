@@ -17,8 +17,8 @@ from scipy import stats
 from scipy.integrate import dblquad, quad
 
 from solvers.errors import InvalidArgumentError
-from solvers.graphons import (KERNELS, FunctionKernel, StepKernel, WRandomGraph, alternating,
-                              alternating_kernel, build_weights, cell_index, checkerboard, constant,
+from solvers.graphons import (KERNELS, BasisFunction, FunctionKernel, SeparableTerms, StepKernel, WRandomGraph,
+                              alternating, alternating_kernel, build_weights, cell_index, checkerboard, constant,
                               hub, labels, load_weights, named_kernel, random_sign, ring,
                               skew, sparse_erdos_renyi, step_kernel, two_block, validate_weights,
                               w_random)
@@ -481,3 +481,107 @@ def test_random_sequences_take_a_required_keyword_seed_and_keyword_options():
         ring(J1="big")
     with pytest.raises(InvalidArgumentError, match="'kernel'.*sup"):
         w_random(FunctionKernel(func=lambda x, z: 2.0 + 0 * x * z, sup_value=1.0), 10, seed=1)
+
+
+# ------------------------------------------------------------ separable forms and rectangle integrals
+BASIS_FORMULAS = {  # written again here: value, derivative, sup |f|, sup |f'|, sup |f''|
+    "one": (lambda t: 1.0, lambda t: 0.0, 1.0, 0.0, 0.0),
+    "t": (lambda t: t, lambda t: 1.0, 1.0, 1.0, 0.0),
+    "cos": (lambda t: math.cos(2 * math.pi * t), lambda t: -2 * math.pi * math.sin(2 * math.pi * t), 1.0,
+            2 * math.pi, 4 * math.pi ** 2),
+    "sin": (lambda t: math.sin(2 * math.pi * t), lambda t: 2 * math.pi * math.cos(2 * math.pi * t), 1.0,
+            2 * math.pi, 4 * math.pi ** 2),
+}
+UNEVEN = np.array([0.0, 0.05, 0.3, 0.3001, 0.62, 1.0])
+TERM_COUNTS = {"ring": 3, "skew": 5, "product": 1, "two-block": 2, "constant": 1}
+
+
+@pytest.mark.parametrize("kind", sorted(BASIS_FORMULAS))
+def test_smooth_basis_functions_values_integrals_and_stated_bounds(kind):
+    f, df, sup, sup1, sup2 = BASIS_FORMULAS[kind]
+    b = BasisFunction.smooth(kind)
+    t = RNG_POINTS[0]
+    np.testing.assert_allclose(b(t), [f(x) for x in t], rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(b.derivative(t), [df(x) for x in t], rtol=1e-14, atol=1e-14)
+    ref = [quad(f, a, c, epsabs=1e-15)[0] for a, c in zip(UNEVEN[:-1], UNEVEN[1:])]
+    np.testing.assert_allclose(b.integrals(UNEVEN), ref, rtol=1e-12, atol=1e-16)
+    # the 1e-4-wide cell: relative accuracy (the product forms do not cancel)
+    assert b.integrals(UNEVEN)[2] == pytest.approx(ref[2], rel=1e-12, abs=1e-300)
+    np.testing.assert_allclose(b.integrals(4), [quad(f, i / 4, (i + 1) / 4)[0] for i in range(4)], atol=1e-15)
+    assert (b.sup, b.sup_derivative, b.sup_second_derivative) == pytest.approx((sup, sup1, sup2), rel=1e-15)
+    g = np.linspace(0, 1, 4001)  # the stated sups are attained (up to the grid)
+    assert np.max(np.abs(b(g))) == pytest.approx(sup, abs=1e-6)
+    assert np.max(np.abs(b.derivative(g))) == pytest.approx(sup1, abs=1e-5)
+
+
+def test_step_basis_functions():
+    c = BasisFunction.indicator(1, 3)
+    s = BasisFunction.step([2.0, -1.0, 0.5])
+    t = np.array([0.0, 1 / 3, 0.34, 2 / 3, 0.7, 1.0])
+    np.testing.assert_array_equal(c(t), [0, 0, 1, 1, 0, 0])  # cells (a/n, (a+1)/n]
+    np.testing.assert_array_equal(s(t), [2.0, 2.0, -1.0, -1.0, 0.5, 0.5])
+    np.testing.assert_allclose(c.integrals(UNEVEN), [0.0, 0.0, 0.0, 0.62 - 1 / 3, 2 / 3 - 0.62], atol=1e-15)
+    np.testing.assert_allclose(s.integrals([0, 0.5, 1]), [2.0 / 3 - 1.0 / 6, -1.0 / 6 + 0.5 / 3], atol=1e-15)
+    assert not c.is_smooth and s.sup == 2.0
+    with pytest.raises(InvalidArgumentError, match="no derivative"):
+        s.derivative(t)
+    with pytest.raises(InvalidArgumentError, match="'kind'"):
+        BasisFunction.smooth("tan")
+    with pytest.raises(InvalidArgumentError, match="'cell'"):
+        BasisFunction.indicator(3, 3)
+    assert BasisFunction.smooth("cos") == BasisFunction.smooth("cos") != BasisFunction.smooth("sin")
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_FORMULAS))
+def test_named_kernels_state_an_exact_separable_form(name):
+    """The form reproduces SPEC's formula; the factors at the labels give the kernel's midpoint matrix
+    exactly as a rank-R product (the factorisation Kernel.low_rank(N) builds on)."""
+    k = named_kernel(name)
+    terms = k.separable_terms()
+    assert isinstance(terms, SeparableTerms) and len(terms) == TERM_COUNTS[name]
+    x, z = RNG_POINTS
+    np.testing.assert_allclose(terms(x, z), [SPEC_FORMULAS[name](a, b) for a, b in zip(x, z)], rtol=1e-14)
+    g = labels(9)
+    F, G = terms.first_factors(g), terms.second_factors(g)
+    assert F.shape == G.shape == (len(terms), 9)
+    np.testing.assert_allclose(F.T @ G, k.matrix(9), rtol=1e-14, atol=1e-14)
+    assert terms.sup_bound >= k.sup * (1 - 1e-12)
+    assert terms.is_smooth == (name in ("ring", "skew", "product"))
+
+
+@pytest.mark.parametrize("name", ["ring", "skew", "product"])
+def test_rectangle_integrals_of_smooth_kernels_against_dblquad(name):
+    k = named_kernel(name)
+    w = SPEC_FORMULAS[name]
+    ze = np.array([0.0, 0.4, 0.41, 1.0])
+    R = k.rectangle_integrals(UNEVEN, ze)
+    assert R.shape == (5, 3)
+    for a in range(5):
+        for b in range(3):
+            ref = dblquad(lambda zz, xx: w(xx, zz), UNEVEN[a], UNEVEN[a + 1], ze[b], ze[b + 1], epsabs=1e-15)[0]
+            assert R[a, b] == pytest.approx(ref, rel=1e-10, abs=1e-16), (a, b)
+    np.testing.assert_allclose(k.rectangle_integrals(4, 4) * 16, k.matrix(4, "cell-average"), rtol=1e-14)
+
+
+def test_rectangle_integrals_of_step_kernels_on_a_common_refinement():
+    """Edges on the 1/12 grid and a kernel on thirds: the kernel is constant on the 1/12 cells."""
+    V = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, 1.0], [2.0, 2.0, -1.0]])
+    k = StepKernel(values=V)
+    xe, ze = np.array([0, 3, 6, 10, 12]) / 12, np.array([0, 1, 8, 12]) / 12
+    fine = V[np.ix_(np.arange(12) // 4, np.arange(12) // 4)] / 144.0
+    ref = np.add.reduceat(np.add.reduceat(fine, [0, 3, 6, 10], axis=0), [0, 1, 8], axis=1)
+    np.testing.assert_allclose(k.rectangle_integrals(xe, ze), ref, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(k.separable_terms().rectangle_integrals(xe, ze), ref, rtol=1e-13, atol=1e-16)
+
+
+def test_kernels_without_a_form_say_so():
+    user = FunctionKernel(func=lambda x, z: x + z)
+    assert user.separable_terms() is None
+    with pytest.raises(InvalidArgumentError, match="no exact rectangle integrals"):
+        user.rectangle_integrals(4, 4)
+
+
+@pytest.mark.parametrize("kernel", [ring(), ring(J0=0.2, J1=-0.3), named_kernel("product")])
+def test_cell_averages_from_the_form_are_exactly_symmetric_for_symmetric_kernels(kernel):
+    C = kernel.matrix(11, "cell-average")
+    assert np.array_equal(C, C.T)

@@ -274,3 +274,35 @@ def test_bad_arguments():
         kernel_mmd(mu, mu, skew(), k="cauchy", bandwidth=1.0)
     with pytest.raises(InvalidArgumentError, match="nu"):
         strong_distance(mu, None)
+
+
+def test_the_metric_asks_the_kernel_for_its_separable_form(caplog):
+    """A user's kernel that states a (true) separable form gets the exact separable path and the same
+    bracket as the named kernel with that formula; a form that disagrees with the kernel's values is
+    not trusted (quadrature, with a warning)."""
+    from dataclasses import dataclass
+
+    from solvers.graphons import BasisFunction, FunctionKernel, SeparableTerm, SeparableTerms
+
+    one, cos, sin = (BasisFunction.smooth(k) for k in ("one", "cos", "sin"))
+
+    @dataclass(frozen=True, repr=False)
+    class MyRing(FunctionKernel):
+        J1: float = 0.5
+
+        def separable_terms(self):
+            return SeparableTerms((SeparableTerm(1.0, one, one), SeparableTerm(self.J1, cos, cos),
+                                   SeparableTerm(self.J1, sin, sin)))
+
+    f = lambda z, x: 1.0 + 0.5 * np.cos(2 * np.pi * (z - x))  # noqa: E731
+    rng = np.random.default_rng(2)
+    mu = ExtendedMeasure.from_network(rng.standard_normal(41))
+    nu = ExtendedMeasure.from_network(rng.standard_normal(37) + 0.2)
+    mine = weak_distance(mu, nu, MyRing(func=f, lipschitz_xi=math.pi, lipschitz_zeta=math.pi))
+    named = weak_distance(mu, nu, ring())
+    assert mine.grids["factorisation"] == "separable"
+    assert (mine.lower, mine.upper) == pytest.approx((named.lower, named.upper), rel=1e-12)
+    with caplog.at_level("WARNING"):
+        wrong = weak_distance(mu, nu, MyRing(func=f, J1=0.4, lipschitz_xi=math.pi, lipschitz_zeta=math.pi))
+    assert wrong.grids["factorisation"] == "quadrature" and "disagrees" in caplog.text
+    assert wrong.contains(named.mid, rtol=0.0, atol=named.width + 1e-9)

@@ -8,7 +8,8 @@ L1 distance to its cell average, certified from the kernel's derivative bounds
 Options are keyword-only; ``seed=0`` of the searches fixes only their restarts (the brackets are
 certified whatever the seed).  Submodules: ``_norms`` (infinity-to-one norm, cut norm, brute
 force), ``_homomorphism`` (densities ``t(F, W)``, cut-distance lower bound), ``_alignment``
-(relabellings, cut-distance bracket).
+(relabellings, cut-distance bracket), ``_lowrank`` (the error of a low-rank approximation of
+weights: operator-norm and cut-norm brackets of the remainder).
 
 Conventions: a matrix passed to the norms and densities holds the *values of a step kernel* (the
 norms are normalised by ``n m`` unless ``normalize=False``); network weights ``W`` enter as ``N W``
@@ -30,6 +31,7 @@ be much slower than ``OPENBLAS_NUM_THREADS=1`` (measured: 165 s vs 21 s for this
 """
 from ._bracket import Bracket
 from ._alignment import ORDERINGS, Alignment, align, cut_distance
+from ._lowrank import LowRankApproximation, LowRankError, low_rank_approximation, low_rank_error
 from ._homomorphism import (EDGE_COUNTS, GRAPHS, DensityBound, cut_distance_lower_bound, hom_densities,
                             hom_density)
 from ._norms import (L1Bound, augmented_matrix, brute_force_cut_norm, brute_force_inf_to_one,
@@ -56,4 +58,8 @@ __all__ = [
     "align",
     "cut_distance",
     "ORDERINGS",
+    "LowRankError",
+    "LowRankApproximation",
+    "low_rank_error",
+    "low_rank_approximation",
 ]

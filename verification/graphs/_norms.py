@@ -23,18 +23,31 @@ Upper bounds:
     entrywise   ``||U||_{inf->1} <= sum |U_ij|``; ``||U||_box <= max(sum U_+, sum U_-)``;
     spectral    ``x^T U y <= ||x||_2 ||U||_2 ||y||_2 = sqrt(n m) ||U||_2`` (and the same for
                 ``1_S^T U 1_T``), with ``||U||_2`` certified as below;
-    SDP         the Grothendieck relaxation ``max <C, X>``, ``diag X = 1``, ``X psd``, with
-                ``C = [[0, U/2], [U^T/2, 0]]`` (``(n+m) x (n+m)``), whose value is at least
-                ``||U||_{inf->1}`` (take ``X = z z^T``, ``z = (x, y)``).  Weak duality: for every
-                vector ``d`` and every feasible ``X`` (``trace X = n + m``),
-                ``<C, X> = <C - Diag(d), X> + sum(d) <= (n + m) lambda_max(C - Diag(d)) + sum(d)``.
-                ``d`` is taken from a Burer-Monteiro solution ``V`` (``d_i = ||(C V)_i||``, the
-                Lagrange multipliers at a stationary point); the bound is valid for any ``d``, hence
-                before convergence too.  The cut norm uses the Alon-Naor identity
-                ``||A||_box = ||B||_{inf->1} / 4`` for the ``(n+1) x (m+1)`` augmented matrix
-                ``B = [[A, -A 1], [-1^T A, 1^T A 1]]`` (proof: ``(x, x0)^T B (y, y0) =
-                (x - x0 1)^T A (y - y0 1) = 4 x0 y0 1_S^T A 1_T`` with ``S = {x_i != x0}``,
-                ``T = {y_j != y0}``), so ``SDP(B) / 4`` bounds it.
+    SDP         the Grothendieck relaxation ``max sum_ij U_ij <u_i, v_j>`` over unit vectors ``u_i``,
+                ``v_j`` (``max <C, X>``, ``diag X = 1``, ``X psd``, ``C = [[0, U/2], [U^T/2, 0]]``),
+                whose value is at least ``||U||_{inf->1}`` (one-dimensional vectors ``x_i``, ``y_j``).
+                Certificate: the *weighted spectral bound*.  For any weights ``a_i, b_j > 0`` and
+                ``P = D_a^{-1/2} U D_b^{-1/2} / 2``, Cauchy-Schwarz gives
+                ``sum_ij U_ij <u_i, v_j> = 2 sum_k (D_a^{1/2} u^(k))^T P (D_b^{1/2} v^(k))
+                <= 2 ||P||_2 sqrt(sum a) sqrt(sum b)`` (``u^(k)`` the ``k``-th coordinates), so
+                ``SDP(U) <= 2 sqrt(sum a sum b) ||P||_2``.  It is the SDP dual in Schur-complement
+                form: with ``t = ||P||_2^2`` and ``lam = sqrt(t sum b / sum a)``,
+                ``[[diag(lam a), -U/2], [-U^T/2, diag(t b / lam)]] >= 0`` (its Schur complement is
+                ``lam D_a^{1/2} (I - P P^T / t) D_a^{1/2}``) and its dual value
+                ``lam sum a + t sum b / lam`` is the bound; the minimum over the weights is the SDP
+                value.  The weights are the
+                Lagrange multipliers of a rank-``k`` Burer-Monteiro solution ``(V_x, V_y)``
+                (``a_i = ||(U V_y)_i|| / 2``, ``b_j = ||(U^T V_x)_j|| / 2``; at a stationary point
+                ``t = 1`` and the bound equals the primal value); any weights are valid, so the
+                bound holds before convergence too, and ``||P||_2`` is certified by
+                :func:`spectral_norm_upper`: one Gram product of the smaller side and one Cholesky
+                factorisation, never the ``(n + m) x (n + m)`` matrix.  The cut norm uses the
+                Alon-Naor identity ``||A||_box = ||B||_{inf->1} / 4`` for the ``(n+1) x (m+1)``
+                augmented matrix ``B = [[A, -A 1], [-1^T A, 1^T A 1]]`` (proof:
+                ``(x, x0)^T B (y, y0) = (x - x0 1)^T A (y - y0 1) = 4 x0 y0 1_S^T A 1_T`` with
+                ``S = {x_i != x0}``, ``T = {y_j != y0}``), so ``SDP(B) / 4`` bounds it.  (The exact
+                ``SDP(B) / 4`` is never above the spectral bound ``sqrt(n m) ||A||_2``: with
+                ``p_i = u_i - u_0``, ``|p_i| <= 2``, it is ``sum A_ij <p_i, q_j> / 4``.)
 
 Certified eigenvalue bounds.  ``lambda_max(A) <= s`` is proved by a Cholesky factorisation of
 ``s I - A`` that succeeds in floating point: by Demmel's backward error bound (Demmel 1989; Rump,
@@ -47,11 +60,14 @@ factorisation only moves ``s`` up.  Lower bounds are reduced by the rounding bou
 ``gamma_{n+m} sum |U|`` of the recomputed value.  All margins are below ``1e-9`` relative for
 ``n <= 10^4``.
 
-Costs: alternating maximisation ``O(n m R)`` per sweep (BLAS); Burer-Monteiro ``O(n m k)`` per
-iteration with rank ``k = min(32, ceil(sqrt(2 (n + m))))``; one dense Cholesky of size ``n + m``
-(``(n+m)^3 / 3`` flops) per trial shift; the spectral bound one Gram product and one Cholesky of
-size ``min(n, m)``.  The SDP certificate is skipped above ``max_sdp_size`` (default 6000) rows of
-``C``.
+Costs: alternating maximisation ``O(n m R)`` per sweep (BLAS, single precision; starts at a fixed
+point leave the sweeps); Burer-Monteiro ``O(n m k)`` per iteration (single precision) with rank
+``k = min(32, ceil(sqrt(2 (n + m))))``; the SDP certificate and the spectral bound each one Gram
+product ``O(n m min(n, m))`` (BLAS ``dsyrk``), one ARPACK estimate on it and one dense Cholesky of
+size ``min(n, m)`` per trial shift.  Memory: about 6 copies of ``U`` in double precision.  The SDP
+side is skipped above ``max_sdp_size`` (default 12000) rows of ``C``, i.e. ``n + m``.  Measured
+(``benchmarks/graphs.py``, loaded 2-core machine, one BLAS thread): the full cut-norm bracket of a
+``5000 x 5000`` matrix costs about 3 x one ``numpy.linalg.eigvalsh`` of it.
 """
 from __future__ import annotations
 
@@ -172,6 +188,17 @@ def _lambda_max_upper(build, estimate: float, delta: float, gershgorin: float) -
         delta *= 3.0
 
 
+def _abs_sums(A: np.ndarray, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column sums of ``|A|`` by blocks of rows (no full-size temporary)."""
+    rows = np.empty(A.shape[0])
+    cols = np.zeros(A.shape[1])
+    for i0 in range(0, A.shape[0], block):
+        B = np.abs(A[i0:i0 + block])
+        rows[i0:i0 + block] = B.sum(axis=1)
+        cols += B.sum(axis=0)
+    return rows, cols
+
+
 def spectral_norm_upper(U, *, seed: int = 0) -> tuple[float, float]:
     """Certified upper bound and estimate of ``||U||_2`` (largest singular value).
 
@@ -195,7 +222,7 @@ def spectral_norm_upper(U, *, seed: int = 0) -> tuple[float, float]:
     if A.shape[0] < A.shape[1]:
         A = A.T
     n, k = A.shape
-    fro2 = float(np.sum(A * A))
+    fro2 = float(np.linalg.norm(A)) ** 2
     if fro2 == 0.0:
         return 0.0, 0.0
     from scipy.linalg.blas import dsyrk
@@ -204,8 +231,8 @@ def spectral_norm_upper(U, *, seed: int = 0) -> tuple[float, float]:
     G = dsyrk(1.0, At, trans=0, lower=0)  # upper triangle of A^T A (k x k); lower part is 0
     est = _top_eig_estimate(A, G, seed)
     gram_err = _gamma(n) * fro2 * (1 + _gamma(k * k))
-    absA = np.abs(A)
-    cap = float(absA.sum(axis=0).max()) * float(absA.sum(axis=1).max()) * (1 + _gamma(n + k + 2)) + gram_err
+    rows, cols = _abs_sums(A)
+    cap = float(cols.max()) * float(rows.max()) * (1 + _gamma(n + k + 2)) + gram_err
     gdiag = np.diag(G).copy()
 
     def build(s):
@@ -218,14 +245,18 @@ def spectral_norm_upper(U, *, seed: int = 0) -> tuple[float, float]:
 
 
 def _top_eig_estimate(A: np.ndarray, G_upper: np.ndarray, seed) -> float:
-    """Estimate of ``lambda_max(A^T A)`` (only chooses the first Cholesky shift)."""
+    """Estimate of ``lambda_max(A^T A)`` (only chooses the first Cholesky shift): LAPACK for side
+    ``<= 400``, else ARPACK with BLAS ``dsymv`` on the stored upper triangle of the Gram matrix (one
+    pass over ``k^2`` entries per product instead of two over ``n k``)."""
     k = G_upper.shape[0]
     if k <= 400:
         G = np.triu(G_upper) + np.triu(G_upper, 1).T
         return float(sla.eigvalsh(G, subset_by_index=[k - 1, k - 1], check_finite=False)[0])
+    from scipy.linalg.blas import dsymv
     from scipy.sparse.linalg import LinearOperator
 
-    op = LinearOperator((k, k), matvec=lambda v: A.T @ (A @ np.asarray(v).reshape(-1)), dtype=np.float64)
+    op = LinearOperator((k, k), matvec=lambda v: dsymv(1.0, G_upper, np.asarray(v, dtype=np.float64).reshape(-1),
+                                                       lower=0), dtype=np.float64)
     v0 = make_rng(seed).standard_normal(k)
     try:
         return float(eigsh(op, k=1, which="LA", tol=1e-6, v0=v0, return_eigenvectors=False)[0])
@@ -250,83 +281,128 @@ def _alternate(U: np.ndarray, Y: np.ndarray, U32: np.ndarray | None = None,
                max_sweeps: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Alternating maximisation from the columns of ``Y`` (m x R sign matrix), vectorised over
     restarts, iterated with ``U32`` (:func:`_single`).  Returns sign matrices ``X`` (n x R), ``Y``
-    (m x R) and the double-precision values ``x_r^T U y_r``."""
+    (m x R) and the double-precision values ``x_r^T U y_r``.
+
+    A start whose ``x`` did not change in a sweep is at a fixed point (its next ``y`` and ``x`` are
+    the same) and is left out of the following sweeps: the result is that of sweeping every start
+    until none gains ``1e-6`` relative, at the cost of the starts still moving."""
     V = _single(U) if U32 is None else U32
     Y = Y.astype(np.float32)
     G = V @ Y
     X = _sign(G)
     val = np.sum(X * G, axis=0, dtype=np.float64)
+    act = np.arange(X.shape[1])
     for _ in range(max_sweeps):
-        Y = _sign(V.T @ X)
-        G = V @ Y
-        X = _sign(G)
-        new = np.sum(X * G, axis=0, dtype=np.float64)
-        if np.all(new <= val + 1e-6 * np.abs(val) + 1e-300):  # stop when no start gains 1e-6 relative
+        Ya = _sign(V.T @ X[:, act])
+        G = V @ Ya
+        Xa = _sign(G)
+        new = np.sum(Xa * G, axis=0, dtype=np.float64)
+        moved = np.any(Xa != X[:, act], axis=0)
+        Y[:, act], X[:, act] = Ya, Xa
+        old = val[act]
+        val[act] = new
+        # stop when no start gains 1e-6 relative
+        if np.all(new <= old + 1e-6 * np.abs(old) + 1e-300) or not moved.any():
             break
-        val = new
+        act = act[moved]
     X, Y = X.astype(np.float64), Y.astype(np.float64)
     return X, Y, np.sum(X * (U @ Y), axis=0)
 
 
-def _burer_monteiro(U: np.ndarray, rank: int, iterations: int, tol: float, rng) -> dict:
+def _burer_monteiro(U: np.ndarray, rank: int, iterations: int, tol: float, rng,
+                    U32: np.ndarray | None = None) -> dict:
     """Block-coordinate ascent on ``sum_i <v_i, (U V_y)_i>`` over unit rows: ``V_x <- rows of U V_y
     normalised``, ``V_y <- rows of U^T V_x normalised`` (each block update is exact, so the objective
     never decreases; it is the mixing method of Wang, Chang and Kolter with the bipartite blocks
-    updated at once)."""
+    updated at once).
+
+    The iterations use ``U32`` (:func:`_single`: ``U / max|U|`` in float32; normalised rows do not
+    depend on the scale) and stop when an iteration gains at most ``tol`` relative, or after
+    ``iterations``.  The returned quantities are recomputed in double precision from the final
+    ``V_x``: ``Vy = rows of U^T V_x normalised``, the primal value ``<V_x, U V_y> = sum_j ||(U^T
+    V_x)_j||`` of the feasible point ``X = V V^T`` (exact up to rounding, whatever the precision of
+    the iterations), and the Lagrange multipliers ``a_i = ||(U V_y)_i|| / 2``,
+    ``b_j = ||(U^T V_x)_j|| / 2`` that weight the dual certificate (:func:`_sdp_upper`)."""
     n, m = U.shape
+    V = _single(U) if U32 is None else U32
 
     def normalise(G, old):
         nr = np.linalg.norm(G, axis=1, keepdims=True)
-        out = np.divide(G, nr, out=old.copy(), where=nr > 0)
-        return out
+        return np.divide(G, nr, out=old.copy(), where=nr > 0)
 
     Vy = rng.standard_normal((m, rank))
-    Vy /= np.linalg.norm(Vy, axis=1, keepdims=True)
-    Vx = np.zeros((n, rank))
+    Vy = (Vy / np.linalg.norm(Vy, axis=1, keepdims=True)).astype(V.dtype)
+    Vx = np.zeros((n, rank), dtype=V.dtype)
     Vx[:, 0] = 1.0
     value = -math.inf
     it = 0
-    for it in range(1, iterations + 1):
-        G = U @ Vy
-        Vx = normalise(G, Vx)
-        H = U.T @ Vx
+    for it in range(1, iterations + 1):  # noqa: B007 (the count is reported)
+        Vx = normalise(V @ Vy, Vx)
+        H = V.T @ Vx
         Vy = normalise(H, Vy)
-        new = float(np.sum(np.linalg.norm(H, axis=1)))  # = <V_x, U V_y> after the y update
+        new = float(np.sum(np.linalg.norm(H, axis=1), dtype=np.float64))  # <V_x, V V_y> after the y update
         if new - value <= tol * abs(new):
-            value = new
             break
         value = new
-    return {"Vx": Vx, "Vy": Vy, "value": value, "iterations": it}
+    Vx = normalise(Vx.astype(np.float64), np.zeros((n, rank)))
+    Vx[np.linalg.norm(Vx, axis=1) == 0, 0] = 1.0  # (a zero row of U: any unit vector is feasible)
+    H = U.T @ Vx
+    hn = np.linalg.norm(H, axis=1)
+    Vy = normalise(H, np.zeros((m, rank)))
+    Vy[hn == 0, 0] = 1.0
+    G = U @ Vy
+    return {"Vx": Vx, "Vy": Vy, "value": float(np.sum(hn)), "iterations": it,
+            "a": 0.5 * np.linalg.norm(G, axis=1), "b": 0.5 * hn}
 
 
-def _sdp_upper(U: np.ndarray, bm: dict, seed: int) -> tuple[float, dict]:
-    """Certified upper bound on the Grothendieck SDP of ``U`` from the BM factors (module docstring)."""
+def _sdp_upper(U: np.ndarray, bm: dict) -> tuple[float, dict]:
+    """Certified upper bound on the Grothendieck SDP of ``U`` (hence on ``||U||_{inf->1}``) from
+    the Burer-Monteiro multipliers: the weighted spectral bound of the module docstring,
+    ``2 sqrt(sum a sum b) ||P||_2`` with ``P = D_a^{-1/2} U D_b^{-1/2} / 2``, ``||P||_2`` certified
+    by :func:`spectral_norm_upper` (one Gram product of the smaller side and a Cholesky).
+
+    Rounding.  With ``c_i = fl(0.5 / fl(sqrt(a_i)))`` and ``r_j = fl(1 / fl(sqrt(b_j)))`` the weights
+    actually certified are ``a~_i = 1 / (4 c_i^2)`` and ``b~_j = 1 / r_j^2`` (their sums are rounded
+    up); the stored ``fl(P)`` has entries within ``gamma_2`` relative of the exact ``diag(c) U
+    diag(r)``, so ``||P||_2 <= ||fl(P)||_2 + gamma_2 / (1 - gamma_2) ||fl(P)||_F``.
+
+    The certificate returned, ``a* = lam a~`` and ``b* = t b~ / lam`` with ``lam = sqrt(t sum b~ /
+    sum a~)``, ``t`` the certified ``||P||_2^2``, is a feasible point of the SDP dual:
+    ``[[diag(a*), -U/2], [-U^T/2, diag(b*)]]`` is positive semidefinite (Schur complement:
+    ``diag(a*) - U diag(b*)^{-1} U^T / 4 = lam D_a~^{1/2} (I - P P^T / t) D_a~^{1/2} >= 0``), with
+    ``sum a* + sum b* = 2 sqrt(t sum a~ sum b~)``, the bound.  Zero rows and columns of ``U`` get
+    weight 0 (the Cauchy-Schwarz step only involves the others); the other multipliers are floored
+    at ``1e-6`` of their maximum (any positive weights are valid)."""
     n, m = U.shape
-    N = n + m
-    Vx, Vy = bm["Vx"], bm["Vy"]
-    dx = 0.5 * np.linalg.norm(U @ Vy, axis=1)
-    dy = 0.5 * np.linalg.norm(U.T @ Vx, axis=1)
-    d = np.concatenate([dx, dy])
-    sum_d = float(np.sum(d)) * (1 + _gamma(N))
-    absU = np.abs(U)
-    gersh = float(max(np.max(0.5 * absU.sum(axis=1) - dx), np.max(0.5 * absU.sum(axis=0) - dy)))
-    gersh = gersh + _gamma(max(n, m) + 1) * float(max(absU.sum(axis=1).max(), absU.sum(axis=0).max()))
-    # lambda_max(C - D) is ~0 at a stationary point: shifts 3e-4 sum(d) / N * 3^j, j = 0, 1, ...
-    # (the first costs 0.03% of the bound; each failure costs one Cholesky)
-
-    def build(s):
-        M = np.empty((N, N))
-        M[:n, :n] = 0.0
-        M[n:, n:] = 0.0
-        M[:n, n:] = -0.5 * U
-        M[n:, :n] = -0.5 * U.T
-        M[np.diag_indices(N)] = s + d
-        return M
-
-    lam, info = _lambda_max_upper(build, 0.0, 3e-4 * sum_d / N + 1e-300, gersh)
-    upper = (sum_d + N * lam) * (1 + 4 * _U)
-    info.update({"d": d, "lambda_max_upper": lam, "bm_value": bm["value"], "bm_iterations": bm["iterations"]})
-    return upper, info
+    a, b = np.asarray(bm["a"], dtype=float), np.asarray(bm["b"], dtype=float)
+    rows, cols = _abs_sums(U)
+    zr, zc = rows == 0, cols == 0  # zero rows / columns of U take weight 0 (they do not enter P)
+    info = {"bm_value": bm["value"], "bm_iterations": bm["iterations"]}
+    if zr.all():  # U = 0: the zero certificate
+        return 0.0, {"method": "U = 0", "a": np.zeros(n), "b": np.zeros(m), "t": 0.0, **info}
+    amax, bmax = float(np.max(a)), float(np.max(b))
+    if not (amax > 0 and bmax > 0):  # a degenerate start: no certificate
+        return math.inf, {"method": "none (zero multipliers)", **info}
+    # floors keep P finite; any positive weights give a valid bound
+    c = np.where(zr, 0.0, 0.5 / np.sqrt(np.maximum(a, 1e-6 * amax)))
+    r = np.where(zc, 0.0, 1.0 / np.sqrt(np.maximum(b, 1e-6 * bmax)))
+    P = c[:, None] * U
+    P *= r[None, :]
+    s_up, s_est = spectral_norm_upper(P)
+    g2 = _gamma(2)
+    s_exact = (s_up + g2 / (1.0 - g2) * float(np.linalg.norm(P))) * (1 + 2 * _U)
+    del P
+    with np.errstate(divide="ignore"):
+        a_t = np.where(zr, 0.0, 0.25 / (c * c))
+        b_t = np.where(zc, 0.0, 1.0 / (r * r))
+    sa = float(np.sum(a_t)) * (1 + _gamma(n + 4))
+    sb = float(np.sum(b_t)) * (1 + _gamma(m + 4))
+    t = s_exact * s_exact * (1 + 2 * _U)
+    upper = 2.0 * math.sqrt(t * sa * sb) * (1 + 4 * _U)
+    lam = math.sqrt(t * sb / sa)
+    return upper, {"method": "weighted spectral bound = Schur-complement SDP dual (Cholesky-certified ||P||_2)",
+                   "a": lam * a_t, "b": (t / lam) * b_t, "t": t, "norm_P_estimate": s_est, "sum_a": sa, "sum_b": sb,
+                   **info}
 
 
 def _default_rank(N: int) -> int:
@@ -346,8 +422,8 @@ def _search(U: np.ndarray, *, seed, restarts: int, sdp: bool, rank: int | None, 
     out = {"X": X, "Y": Y, "vals": vals, "method": "alternating", "sdp": None}
     if sdp and n + m <= max_sdp_size:
         k = rank if rank is not None else _default_rank(n + m)
-        bm = _burer_monteiro(U, k, sdp_iterations, sdp_tol, rng_bm)
-        upper, info = _sdp_upper(U, bm, seed)
+        bm = _burer_monteiro(U, k, sdp_iterations, sdp_tol, rng_bm, U32)
+        upper, info = _sdp_upper(U, bm)
         Gh = rng_round.standard_normal((k, roundings))
         Xr, Yr, vr = _alternate(U, _sign(bm["Vy"] @ Gh), U32)
         out.update({"X": np.hstack([X, Xr]), "Y": np.hstack([Y, Yr]), "vals": np.concatenate([vals, vr]),
@@ -360,7 +436,7 @@ def _search(U: np.ndarray, *, seed, restarts: int, sdp: bool, rank: int | None, 
 # ------------------------------------------------------------------------------------ public API
 def inf_to_one_norm(U, *, normalize: bool = True, seed=0, restarts: int = 16, sdp: bool = True,
                     spectral: bool = True, rank: int | None = None, sdp_iterations: int = 300,
-                    sdp_tol: float = 1e-6, roundings: int = 32, max_sdp_size: int = 6000) -> Bracket:
+                    sdp_tol: float = 2e-7, roundings: int = 32, max_sdp_size: int = 12000) -> Bracket:
     """Bracket on ``||U||_{inf->1} = max_{x, y in {-1,1}} x^T U y``.
 
     Parameters
@@ -381,13 +457,21 @@ def inf_to_one_norm(U, *, normalize: bool = True, seed=0, restarts: int = 16, sd
         Compute the certified spectral bound ``sqrt(n m) ||U||_2``.
     rank, sdp_iterations, sdp_tol, roundings
         Burer-Monteiro rank (default ``min(32, ceil(sqrt(2 (n+m))))``), iteration cap, relative
-        stopping tolerance, and number of random hyperplanes.
+        stopping tolerance (on the gain of one iteration; the single-precision iterations stop
+        gaining near ``1e-8``), and number of random hyperplanes.  The certificate is valid at any
+        iterate; convergence only tightens it (measured gap to the Burer-Monteiro primal value at
+        the default tolerance: 5e-4 relative at n = m = 1000, 2e-3 at 5000).
+    max_sdp_size : int
+        Largest ``n + m`` for which the SDP side is computed (memory about 6 copies of ``U``).
 
     Returns
     -------
     Bracket
         ``lower_certificate = {"x": (n,) int8, "y": (m,) int8}`` with ``x^T U y`` (normalised) equal to
-        the lower side up to the rounding margin; ``bounds`` lists every candidate.
+        the lower side up to the rounding margin; ``upper_certificate["sdp"]`` holds the SDP dual
+        certificate ``a`` (n,), ``b`` (m,) (unnormalised: ``[[diag(a), -U/2], [-U^T/2, diag(b)]]``
+        is positive semidefinite and ``sum a + sum b`` is the bound), ``t`` and the Burer-Monteiro
+        primal value ``bm_value``; ``bounds`` lists every candidate.
     """
     A = _as_matrix(U, "U")
     o = _search_options(normalize=normalize, seed=seed, restarts=restarts, sdp=sdp, spectral=spectral, rank=rank,
@@ -421,7 +505,8 @@ def inf_to_one_norm(U, *, normalize: bool = True, seed=0, restarts: int = 16, sd
     upper = uppers[upper_key]
     upper_method = {"entrywise": "entrywise sum |U_ij|",
                     "spectral": "spectral sqrt(n m) ||U||_2 (Cholesky-certified)",
-                    "sdp": "Grothendieck SDP dual certificate (Burer-Monteiro multipliers, Cholesky-certified)"}[upper_key]
+                    "sdp": "Grothendieck SDP dual certificate (weighted spectral / Schur complement, "
+                           "Burer-Monteiro multipliers, Cholesky-certified)"}[upper_key]
     bounds.update(uppers)
     scale = 1.0 / (n * m) if normalize else 1.0
     br = computed_bracket(lower, upper, lower_method, upper_method,  # a lower above the upper side raises
@@ -444,27 +529,37 @@ def augmented_matrix(A) -> np.ndarray:
 
 def _polish_sets(A: np.ndarray, T: np.ndarray, sign: float, A32: np.ndarray, max_sweeps: int = 30):
     """0/1 alternating maximisation of ``sign * 1_S^T A 1_T`` from the columns of ``T`` (m x R),
-    iterated in single precision (``A32``, :func:`_single`); values recomputed in double."""
-    sA = A32 if sign > 0 else -A32
+    iterated in single precision (``A32``, :func:`_single`); values recomputed in double.  As in
+    :func:`_alternate`, a start whose ``S`` did not change is at a fixed point and leaves the sweeps."""
     T = T.astype(np.float32)
-    G = sA @ T
+    G = A32 @ T
+    if sign < 0:
+        G = np.negative(G, out=G)
     S = (G > 0).astype(np.float32)
     val = np.sum(S * G, axis=0, dtype=np.float64)
+    act = np.arange(S.shape[1])
     for _ in range(max_sweeps):
-        T = (sA.T @ S > 0).astype(np.float32)
-        G = sA @ T
-        S = (G > 0).astype(np.float32)
-        new = np.sum(S * G, axis=0, dtype=np.float64)
-        if np.all(new <= val + 1e-6 * np.abs(val) + 1e-300):  # stop when no start gains 1e-6 relative
+        H = A32.T @ S[:, act]
+        Ta = ((H > 0) if sign > 0 else (H < 0)).astype(np.float32)
+        G = A32 @ Ta
+        if sign < 0:
+            G = np.negative(G, out=G)
+        Sa = (G > 0).astype(np.float32)
+        new = np.sum(Sa * G, axis=0, dtype=np.float64)
+        moved = np.any(Sa != S[:, act], axis=0)
+        T[:, act], S[:, act] = Ta, Sa
+        old = val[act]
+        val[act] = new
+        if np.all(new <= old + 1e-6 * np.abs(old) + 1e-300) or not moved.any():  # no start gains 1e-6
             break
-        val = new
+        act = act[moved]
     S, T = S.astype(np.float64), T.astype(np.float64)
     return S, T, sign * np.sum(S * (A @ T), axis=0)
 
 
 def cut_norm(U, *, grid: int | None = None, normalize: bool = True, seed=0, restarts: int = 16,
              sdp: bool = True, spectral: bool = True, rank: int | None = None, sdp_iterations: int = 300,
-             sdp_tol: float = 1e-6, roundings: int = 32, max_sdp_size: int = 6000,
+             sdp_tol: float = 2e-7, roundings: int = 32, max_sdp_size: int = 12000,
              l1_safety: float = 1.25) -> Bracket:
     """Bracket on the cut norm ``max_{S,T} |sum_{S x T} U|`` (normalised by ``n m`` by default).
 
@@ -489,7 +584,9 @@ def cut_norm(U, *, grid: int | None = None, normalize: bool = True, seed=0, rest
         Fixes only the restarts of the search (see :func:`inf_to_one_norm`); the bracket is
         certified whatever the seed.
     restarts, sdp, spectral, rank, sdp_iterations, sdp_tol, roundings, max_sdp_size
-        As in :func:`inf_to_one_norm`, applied to the augmented matrix.
+        As in :func:`inf_to_one_norm`, applied to the ``(n+1) x (m+1)`` augmented matrix (its SDP
+        certificate ``a``, ``b`` is in ``upper_certificate["sdp"]``, unnormalised: ``sum a + sum b``
+        is 4 times the unnormalised bound).
     l1_safety : float
         Factor on the quadrature estimate of ``||w - w_n||_1`` for a kernel without derivative bounds.
 
@@ -732,11 +829,14 @@ def cell_average_l1_bound(kernel: Kernel, n: int, *, l1_safety: float = 1.25) ->
     (``h (a/4 + b^2 / (12 a))`` with ``a = max``, ``b = min``), so (i) is within a factor 1.5 of the
     best such bound (the worst case ``L_xi = L_zeta``: ``L / (2n)`` against ``L / (3n)``).
 
-    Rounding.  The computed ``w_n`` differs from the exact cell means (closed forms: a few
-    operations) or from the exact Gauss-Legendre sums (16 positive weights: at most
+    Rounding.  The computed ``w_n`` differs from the exact cell means (the kernel's separable form,
+    :meth:`~solvers.graphons.Kernel.separable_terms`: ``R <= 5`` terms, each a product of closed-form
+    cell means, a few ulps each, at most ``(12 + R) u sum_r |c_r| sup|f_r| sup|g_r|``) or from the
+    exact Gauss-Legendre sums (16 positive weights: at most
     ``gamma_16 sum o |w| <= gamma_16 (|m_h| + (L_xi + L_zeta) h)``) by at most ``cell_error =
-    64 u (max |w_n| + (L_xi + L_zeta) / n)``, ``u = 2^-53``; it is added, and the total is rounded
-    up by ``(1 + 8 u)``.  Errors in the evaluation of a user's ``func`` are not covered.
+    64 u (max(max |w_n|, S) + (L_xi + L_zeta) / n)``, ``u = 2^-53``, ``S = sum_r |c_r| sup|f_r| sup|g_r|``
+    (0 without a form); it is added, and the total is rounded up by ``(1 + 8 u)``.  Errors in the
+    evaluation of a user's ``func`` are not covered.
 
     Parameters
     ----------
@@ -769,7 +869,9 @@ def _cell_average_l1(kernel: Kernel, n: int, wbar: np.ndarray, l1_safety: float)
                        "partition and the grid", cell_error)
     lip = kernel.lipschitz
     osc = 0.0 if lip is None else (lip[0] + lip[1]) / n
-    cell_error = 64 * _U * (float(np.max(np.abs(wbar))) + osc)
+    terms = kernel.separable_terms() if kernel.cell_average_exact else None
+    size = max(float(np.max(np.abs(wbar))), 0.0 if terms is None else terms.sup_bound)
+    cell_error = 64 * _U * (size + osc)
     if lip is None:
         est = float(cell_average_l1_error(kernel, n))
         return L1Bound(l1_safety * est, False, f"not certified: {l1_safety} x quadrature estimate (the kernel "

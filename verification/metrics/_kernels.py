@@ -7,11 +7,13 @@ measure, every metric uses the cell-averaged kernel
 
 (``zeta`` is the first, postsynaptic argument of ``w``), in one of three exact or stated forms:
 
-``separable`` (``ring``, ``skew``, ``product``)
-    ``w(zeta, xi) = sum_r u_r(zeta) v_r(xi)`` with ``u_r, v_r`` in ``{1, t, cos 2 pi t, sin 2 pi t}``:
-    ``U[r, z]`` and ``V[r, c]`` are closed-form cell means / integrals (product-to-sum forms without
-    cancellation, relative error a few ulps).  Exact.  ``u_r'`` at the cell midpoints and
-    ``sup |u_r''|`` give the second-order zeta-discretisation bound of :mod:`._weak`.
+``separable`` (a kernel whose :meth:`~solvers.graphons.Kernel.separable_terms` has smooth factors:
+``ring``, ``skew``, ``product``)
+    ``w(zeta, xi) = sum_r c_r u_r(zeta) v_r(xi)``: ``U[r, z] = c_r`` times the cell mean of ``u_r``
+    and ``V[r, c] = int_{C_c} v_r``, the closed-form cell integrals of the factors
+    (:meth:`solvers.graphons.BasisFunction.integrals`, relative error a few ulps).  Exact.  ``u_r'``
+    at the cell midpoints and ``sup |u_r''|`` (stated by the factors) give the second-order
+    zeta-discretisation bound of :mod:`._weak`.
 ``step`` (a :class:`~solvers.graphons.StepKernel` with ``n_k`` cells)
     zeta cells are the kernel's cells, ``U[r, z] = values[z, r]``, ``V[r, c] = |C_c  cap  I_r|``
     (partition overlaps).  Exact; no zeta-discretisation error.
@@ -22,63 +24,39 @@ measure, every metric uses the cell-averaged kernel
     ``(L_1, L_2)`` (first and second argument): certified when the kernel states them
     (``kernel.lipschitz``), else estimated from finite differences and labelled not certified.
 
-A named kernel is recognised by its class and parameters and the factorisation is checked against
-``kernel(zeta, xi)`` at 64 random points (a mismatch above ``1e-12`` falls back to quadrature).
+The kernel is asked for its form (nothing here recognises a kernel by its class or function); the
+form is checked against ``kernel(zeta, xi)`` at 64 random points (a mismatch above ``1e-12`` falls
+back to quadrature, with a warning).
 """
 from __future__ import annotations
 
-import math
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from solvers import graphons
 from solvers.errors import bad_argument
-from solvers.graphons import Kernel, StepKernel
+from solvers.graphons import Kernel, SeparableTerms, StepKernel
 
-__all__ = ["Factorisation", "factorise", "basis_integrals"]
+__all__ = ["Factorisation", "factorise"]
 
-_TWO_PI = 2.0 * math.pi
-
-# basis functions on [0, 1]: name -> (value, derivative, sup |second derivative|, sup |value|)
-_BASIS = {
-    "one": (lambda t: np.ones_like(t), lambda t: np.zeros_like(t), 0.0, 1.0),
-    "t": (lambda t: t, lambda t: np.ones_like(t), 0.0, 1.0),
-    "cos": (lambda t: np.cos(_TWO_PI * t), lambda t: -_TWO_PI * np.sin(_TWO_PI * t), _TWO_PI ** 2, 1.0),
-    "sin": (lambda t: np.sin(_TWO_PI * t), lambda t: _TWO_PI * np.cos(_TWO_PI * t), _TWO_PI ** 2, 1.0),
-}
-
-
-def basis_integrals(name: str, edges: np.ndarray) -> np.ndarray:
-    """``int_{e_c}^{e_{c+1}} b(t) dt`` for the basis function ``name`` (closed forms written as
-    products, so a cell of width ``h`` has relative error a few ulps, not ``u / h``)."""
-    a, b = edges[:-1], edges[1:]
-    h = b - a
-    if name == "one":
-        return h
-    if name == "t":
-        return h * 0.5 * (a + b)
-    s = np.sin(math.pi * h) / math.pi
-    if name == "cos":  # sin(2 pi b) - sin(2 pi a) = 2 cos(pi (a + b)) sin(pi (b - a))
-        return np.cos(math.pi * (a + b)) * s
-    if name == "sin":  # cos(2 pi a) - cos(2 pi b) = 2 sin(pi (a + b)) sin(pi (b - a))
-        return np.sin(math.pi * (a + b)) * s
-    raise KeyError(name)  # pragma: no cover - internal
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Factorisation:
     """``wbar[z, c] = sum_r U[r, z] V[r, c]`` for a kernel (module docstring).
 
-    ``kind`` is ``"separable"``, ``"step"`` or ``"quadrature"``; ``terms`` lists the separable terms
-    ``(coefficient, u name, v name)``; ``step_values`` the step kernel's values; ``lipschitz`` the
-    constants used by the quadrature bounds and ``certified`` whether they are the kernel's own.
+    ``kind`` is ``"separable"``, ``"step"`` or ``"quadrature"``; ``terms`` the kernel's
+    :class:`~solvers.graphons.SeparableTerms` (``first`` = ``u_r`` of ``zeta``, ``second`` = ``v_r``
+    of ``xi``); ``step_values`` the step kernel's values; ``lipschitz`` the constants used by the
+    quadrature bounds and ``certified`` whether they are the kernel's own.
     """
 
     kind: str
     kernel: Kernel
-    terms: tuple = ()
+    terms: SeparableTerms | None = None
     step_values: np.ndarray | None = field(default=None, repr=False)
     lipschitz: tuple[float, float] | None = None
     certified: bool = True
@@ -106,26 +84,29 @@ class Factorisation:
         edges = np.arange(n_z + 1) / n_z
         if self.kind == "step":
             return np.ascontiguousarray(self.step_values.T)  # U[r, z] = values[z, r]
-        return np.stack([c * basis_integrals(u, edges) * n_z for c, u, _ in self.terms])
+        return np.stack([t.coefficient * t.first.integrals(edges) * n_z for t in self.terms])
+
+    def zeta_values(self, zeta: np.ndarray) -> np.ndarray:
+        """Separable only: ``c_r u_r(zeta)``, shape ``(R, len(zeta))``."""
+        return self.terms.first_factors(zeta)
 
     def zeta_derivatives(self, n_z: int) -> tuple[np.ndarray, np.ndarray]:
         """Separable only: ``u_r'`` at the zeta-cell midpoints ``(R, n_z)`` (coefficients included)
         and ``sup |u_r''|`` ``(R,)``."""
         mid = (np.arange(n_z) + 0.5) / n_z
-        d1 = np.stack([c * _BASIS[u][1](mid) for c, u, _ in self.terms])
-        d2 = np.array([abs(c) * _BASIS[u][2] for c, u, _ in self.terms])
+        d1 = np.stack([t.coefficient * t.first.derivative(mid) for t in self.terms])
+        d2 = np.array([abs(t.coefficient) * t.first.sup_second_derivative for t in self.terms])
         return d1, d2
 
     def zeta_derivative_sup(self) -> np.ndarray:
         """Separable only: ``sup |u_r'|`` on ``[0, 1]`` (coefficients included), shape ``(R,)``."""
-        sup1 = {"one": 0.0, "t": 1.0, "cos": _TWO_PI, "sin": _TWO_PI}
-        return np.array([abs(c) * sup1[u] for c, u, _ in self.terms])
+        return np.array([abs(t.coefficient) * t.first.sup_derivative for t in self.terms])
 
     def max_zeros(self) -> int:
         """Separable only: the most zeros in ``(0, 1)`` of a non-zero function of ``span{u_r}``
         (Rolle: ``a + b t`` has 1; ``a + c cos + d sin`` 2 per period; ``a + b t + c cos + d sin`` has a
         derivative with 2 zeros per period, hence 3)."""
-        names = {u for _, u, _ in self.terms} - {"one"}
+        names = {t.first.kind for t in self.terms} - {"one"}
         if not names:
             return 0
         trig = bool(names & {"cos", "sin"})
@@ -135,7 +116,7 @@ class Factorisation:
     def xi_weights(self, xi_edges: np.ndarray, n_z: int):
         """``V`` of shape ``(R, n_c)`` for the cells ``xi_edges`` (dense, or sparse for step kernels)."""
         if self.kind == "separable":
-            return np.stack([basis_integrals(v, xi_edges) for _, _, v in self.terms])
+            return np.stack([t.second.integrals(xi_edges) for t in self.terms])
         if self.kind == "step":
             return _overlaps(self.step_values.shape[0], xi_edges).T.tocsr()
         return _quadrature_weights(self.kernel, n_z, xi_edges, self.nodes)
@@ -152,7 +133,7 @@ class Factorisation:
     def sup_abs(self) -> float:
         """A bound on ``sup |w|`` (for rounding margins)."""
         if self.kind == "separable":
-            return float(sum(abs(c) for c, _, _ in self.terms))
+            return self.terms.sup_bound
         if self.kind == "step":
             return float(np.max(np.abs(self.step_values)))
         return float(self.kernel.sup)
@@ -187,25 +168,12 @@ def _quadrature_weights(kernel: Kernel, n_z: int, xi_edges: np.ndarray, p: int, 
     return out
 
 
-def _separable_terms(kernel: Kernel):
-    """The separable form of a named kernel, or ``None`` (``w(zeta, xi)``: zeta first)."""
-    if isinstance(kernel, graphons._RingKernel):  # J0 + J1 (cos cos + sin sin)
-        J0, J1 = kernel.params["J0"], kernel.params["J1"]
-        return ((J0, "one", "one"), (J1, "cos", "cos"), (J1, "sin", "sin"))
-    if isinstance(kernel, graphons._ProductKernel):
-        return ((2.0, "t", "t"),)
-    if getattr(kernel, "func", None) is getattr(graphons, "_skew_func", object()):
-        # 0.8 + 0.6 zeta - 0.4 xi + 0.5 (sin(2 pi zeta) cos(2 pi xi) - cos(2 pi zeta) sin(2 pi xi))
-        return ((0.8, "one", "one"), (0.6, "t", "one"), (-0.4, "one", "t"),
-                (0.5, "sin", "cos"), (-0.5, "cos", "sin"))
-    return None
-
-
-def _check_terms(kernel: Kernel, terms) -> bool:
+def _check_terms(kernel: Kernel, terms: SeparableTerms) -> bool:
+    """The stated form agrees with ``kernel(zeta, xi)`` at 64 random points (to ``1e-12``)."""
     rng = np.random.default_rng(12345)
     z, x = rng.random(64), rng.random(64)
     ref = kernel(z, x)
-    val = sum(c * _BASIS[u][0](z) * _BASIS[v][0](x) for c, u, v in terms)
+    val = terms(z, x)
     return bool(np.max(np.abs(ref - val)) <= 1e-12 * max(1.0, float(np.max(np.abs(ref)))))
 
 
@@ -224,9 +192,11 @@ def factorise(kernel: Kernel, *, nodes: int = 3) -> Factorisation:
                            "pass e.g. solvers.graphons.skew() or graphons.step_kernel(W)")
     if isinstance(kernel, StepKernel):
         return Factorisation("step", kernel, step_values=np.asarray(kernel.values, dtype=float))
-    terms = _separable_terms(kernel)
-    if terms is not None and _check_terms(kernel, terms):
-        return Factorisation("separable", kernel, terms=terms)
+    terms = kernel.separable_terms()
+    if terms is not None and terms.is_smooth:
+        if _check_terms(kernel, terms):
+            return Factorisation("separable", kernel, terms=terms)
+        logger.warning("kernel %r: its separable form disagrees with its values; using quadrature", kernel)
     lip = getattr(kernel, "lipschitz", None)
     if lip is not None:
         return Factorisation("quadrature", kernel, lipschitz=(float(lip[0]), float(lip[1])), certified=True,

@@ -46,7 +46,7 @@ from solvers.measures import ExtendedMeasure, _segment_ids, common_refinement
 from solvers.validation import check_choice, check_instance, check_int, check_positive
 
 from ._cdf import interval_values
-from ._kernels import _BASIS, factorise
+from ._kernels import factorise
 
 __all__ = ["MMDValue", "kernel_mmd"]
 
@@ -112,7 +112,7 @@ def _factors(mu: ExtendedMeasure, nu: ExtendedMeasure, kernel: Kernel, zeta_node
     if fac.kind == "separable":
         t, wq = np.polynomial.legendre.leggauss(64)
         t, wq = 0.5 * (t + 1.0), 0.5 * wq
-        Uq = np.stack([c * _BASIS[u][0](t) for c, u, _ in fac.terms])
+        Uq = fac.zeta_values(t)
         G = (Uq * wq) @ Uq.T
         Vm, Vn = fac.xi_weights(mu.edges, 1), fac.xi_weights(nu.edges, 1)
         quad = False
