@@ -37,7 +37,7 @@ Run the verification studies of SPEC section 7 and write one report per study.
   V4 solvers       observed orders of every solver against exact references
   user             the same machinery on your weight files ([user] section of a --config file)
 
-Without --config the embedded full configuration runs (about 1-2 hours on 2 cores); --quick runs the
+Without --config the embedded full configuration runs (about half an hour on 2 cores); --quick runs the
 embedded quick one (a few minutes).  Print an embedded configuration with --print-config quick|full
 and start your own from it."""
 EPILOG = """\

@@ -16,7 +16,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-NOT_AVAILABLE = "dual rows not available: solvers.dual (issue 8, the dual-backward package) is not installed"
+NOT_AVAILABLE = "dual rows not available: solvers.dual (the dual-backward package) cannot be imported"
 
 _MODULE: Any = None
 _TRIED = False

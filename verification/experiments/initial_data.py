@@ -27,10 +27,16 @@ Verdicts (``[initial_data.criteria]``): ``initial_bound`` (``d_w <= C N^-1`` at 
 upper side), ``initial_exponent`` (least-squares slope of the upper side over the even and over
 the odd sizes, each an exact ``C/N``: slope -1), ``initial_strong_floor``, ``later_exponent`` at
 each time (slope of the mean certified upper side, percentile bootstrap over replicates within each
-N), ``dual_regularity`` (largest measured Lipschitz constant over its bound), ``dual_pairing_exponent``
-(slope of ``|<phi(0), mu^N_0 - mu_0>|`` over the even and over the odd sizes: an exact ``C/N`` on
-each parity, like ``d_w``).  Without :mod:`solvers.dual` the two dual verdicts FAIL
-with the reason "dual rows not available".
+N), ``dual_regularity`` (largest measured Lipschitz constant over its derived bound, where that
+bound is finite in double precision: for the standard neuron its rate ``L`` is about 900 and it
+overflows far from ``T``, so the report counts the times it covers), ``dual_regularity_growth``
+(largest measured Lipschitz constant over the terminal one: the regularity is kept),
+``dual_pairing_exponent`` (slope of ``|<phi(0), mu^N_0 - mu_0>|`` over the even and over the odd
+sizes, upper end at most ``-0.7``: the pairing vanishes at least about as fast as
+``d_w(mu^N_0, mu_0) ~ 1/N``; its ``1/N`` coefficient is ``-(Delta(1) - Delta(0))/4`` with
+``Delta(xi) = phi(0, xi, even) - phi(0, xi, odd)``, small when the horizon lets the neurons forget
+their initial value, and then the ``1/N^2`` term shows).
+Without :mod:`solvers.dual` the dual verdicts FAIL with the reason "dual rows not available".
 """
 from __future__ import annotations
 
@@ -82,7 +88,7 @@ from ._common import (
     select,
     sizes_field,
 )
-from ._figures import band
+from ._figures import band, regularity_figure
 
 NAME = "initial_data"
 LABEL = "V3"
@@ -115,9 +121,14 @@ SCHEMA = Table({
         "later_exponent": criterion_field({"kind": "within", "low": -0.8, "high": -0.3},
                                           "slope of mean d_w(mu^N_t, mu_t) at each configured t > 0"),
         "dual_regularity": criterion_field({"kind": "at_most", "bound": 1.0},
-                                           "largest xi-Lipschitz constant of the dual over its derived bound"),
-        "dual_pairing_exponent": criterion_field({"kind": "within", "low": -1.3, "high": -0.7},
-                                                 "slope of |<phi(0), mu^N_0 - mu_0>| against N"),
+                                           "largest xi-Lipschitz constant of the dual over its derived bound (at "
+                                           "the times where the bound is finite in double precision)"),
+        "dual_regularity_growth": criterion_field({"kind": "at_most", "bound": 2.0},
+                                                  "largest measured xi-Lipschitz constant of phi(t) over that of "
+                                                  "phi_T (the derived bound allows exponential growth; a band)"),
+        "dual_pairing_exponent": criterion_field({"kind": "at_most", "bound": -0.7},
+                                                 "slope of |<phi(0), mu^N_0 - mu_0>| against N (upper end): it "
+                                                 "vanishes at least about as fast as d_w(mu^N_0, mu_0) ~ 1/N"),
     }),
 })
 
@@ -238,11 +249,13 @@ def task(t: Task, seed: np.random.SeedSequence, params: Mapping[str, Any]) -> li
         X0 = alternating_state(t.N, params["even_value"], params["odd_value"])
         return [row("dual_pairing_0", initial_pairing(_dual_solution(params), X0, params), t=0.0)]
     if t.case == "dual":
-        tt, lip, bound = _dual.regularity(_dual_solution(params))
+        with np.errstate(over="ignore"):  # the derived bound overflows double precision far from T
+            tt, lip, bound = _dual.regularity(_dual_solution(params))
         rows = []
         for a, b, c in zip(tt, lip, bound):
             rows.append(row("dual_lipschitz", b, source="pde-dual", t=a))
-            rows.append(row("dual_lipschitz_bound", c, source="pde-dual", t=a))
+            if np.isfinite(c):  # an infinite (overflowed) bound is vacuous: no row, the report counts them
+                rows.append(row("dual_lipschitz_bound", c, source="pde-dual", t=a))
         return rows
     if t.N == 0:
         edges = window_edges(T, params["curve_bin"])
@@ -295,12 +308,23 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
     lip = select(table, "dual_lipschitz", source="pde-dual")
     bnd = select(table, "dual_lipschitz_bound", source="pde-dual")
     pair = select(table, "dual_pairing_0", case="dual-pairing")
-    if lip.empty or bnd.empty:
+    if lip.empty:
         reason = _dual.NOT_AVAILABLE if not _dual.available() else "the dual regularity rows are missing"
         s.verdicts.append(missing_verdict("dual_regularity", crit["dual_regularity"], reason))
+        s.verdicts.append(missing_verdict("dual_regularity_growth", crit["dual_regularity_growth"], reason))
     else:
-        ratio = lip["value"].to_numpy() / bnd["value"].to_numpy()
-        s.verdicts.append(evaluate("dual_regularity", crit["dual_regularity"], Estimate.exact(float(ratio.max()))))
+        lt = lip.set_index("t")["value"]
+        bt = bnd.set_index("t")["value"]
+        finite = [t for t in lt.index if t in bt.index]
+        name = f"dual_regularity (derived bound finite at {len(finite)} of {lt.size} times)"
+        if finite:
+            ratio = max(float(lt[t] / bt[t]) for t in finite)
+            s.verdicts.append(evaluate(name, crit["dual_regularity"], Estimate.exact(ratio)))
+        else:
+            s.verdicts.append(missing_verdict(name, crit["dual_regularity"],
+                                              "the derived bound overflows at every time"))
+        growth = float(lt.max() / lt[lt.index.max()])
+        s.verdicts.append(evaluate("dual_regularity_growth", crit["dual_regularity_growth"], Estimate.exact(growth)))
     if pair.empty:
         reason = _dual.NOT_AVAILABLE if not _dual.available() else "the dual pairing rows are missing"
         s.verdicts.append(missing_verdict("dual_pairing_exponent", crit["dual_pairing_exponent"], reason))
@@ -365,12 +389,12 @@ def analyse(table: pd.DataFrame, run_info: Mapping[str, Any]) -> Summary:
             series, ylabel="distance to mu_t", reference_slope=-0.5, title="Carried forward: d_w(mu^N_t, mu_t)"),
             "d_w(mu^N_t, mu_t) at each time (means of the certified brackets over replicates) with the reference "
             "slope -1/2, and the strong distance at the last time."))
-    if len(lip) and len(bnd):
-        s.figures.append(FigureEntry("dual_regularity.png", time_curves_figure(
-            {"measured xi-Lipschitz constant of phi(t)": (lip["t"], lip["value"]),
-             "derived bound C exp(L (T - t))": (bnd["t"], bnd["value"])},
-            ylabel="Lipschitz constant in xi", title="Dual-backward solution keeps its xi-regularity"),
-            "Measured xi-Lipschitz constant of the linearised dual solution against the derived bound."))
+    if len(lip):
+        s.figures.append(FigureEntry("dual_regularity.png", regularity_figure(
+            (lip["t"], lip["value"]), (bnd["t"], bnd["value"]) if len(bnd) else None),
+            "Measured xi-Lipschitz constant of the linearised dual solution phi(t) from the weak-metric test "
+            "function, against the derived bound (log10; where the bound overflows double precision it is not "
+            "drawn)."))
     net = select(table, "rate", case="network", source="network")
     pde = select(table, "rate", case="network", source="pde")
     if len(net) and len(pde):
