@@ -259,6 +259,19 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 110) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _n_axis(ax: Any, n: Any) -> None:
+    """Label the ``N`` axis of a log-log plot at the sizes themselves (a dozen at most); minor tick
+    labels off (over less than two decades matplotlib labels minor ticks, and they overlap)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    sizes = np.unique(np.asarray(n, dtype=float))
+    sizes = sizes[sizes > 0]
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if 1 <= sizes.size <= 12:
+        ax.xaxis.set_major_locator(FixedLocator(sizes))
+        ax.set_xticklabels([f"{v:g}" for v in sizes], rotation=45 if sizes.size > 6 else 0, fontsize=8)
+
+
 def loglog_figure(N: Any, values: Any, *, lower: Any = None, upper: Any = None, fit: PowerLawFit | None = None,
                   reference_slope: float | None = None, ylabel: str = "value", title: str = "",
                   label: str = "measured") -> Any:
@@ -285,6 +298,7 @@ def loglog_figure(N: Any, values: Any, *, lower: Any = None, upper: Any = None, 
         ax.plot(grid, y0 * (grid / x0) ** reference_slope, "--", color="0.4", label=f"reference slope {reference_slope:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _n_axis(ax, n)
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     if title:
@@ -345,6 +359,7 @@ def metrics_vs_n_figure(series: Mapping[str, tuple], *, ylabel: str = "value", t
                 label=f"slope {reference_slope:g} (through {labels_[k]})")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _n_axis(ax, np.concatenate(allN) if allN else [])
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     if title:
@@ -578,23 +593,57 @@ def rebuild_report(report_dir: str | os.PathLike) -> ReportOutcome:
 
 def write_reports_index(root: str | os.PathLike, *, title: str = "Verification reports") -> str:
     """Write ``<root>/README.md``: one headline row per report folder under ``root`` (study, result,
-    criteria passed, the deciding numbers, link to its summary).  Returns the path."""
+    criteria passed, the criteria that failed, link to its summary), in the order of the studies'
+    labels (``run.json``'s ``label``: V1, V2, ...; unlabelled folders after, by name), then one row per
+    criterion with the numbers that decided it.  Returns the path."""
     r = os.fspath(root)
-    rows = []
+    found = []
     for name in sorted(os.listdir(r)) if os.path.isdir(r) else []:
         vpath = os.path.join(r, name, "verdicts.json")
         if not os.path.isfile(vpath):
             continue
         with open(vpath, encoding="utf-8") as fh:
             v = json.load(fh)
+        label, info = "", {}
+        rpath = os.path.join(r, name, "run.json")
+        if os.path.isfile(rpath):
+            try:
+                with open(rpath, encoding="utf-8") as fh:
+                    info = json.load(fh)
+                label = str(info.get("label") or "")
+            except (OSError, ValueError):
+                label, info = "", {}
+        found.append((label == "", label, name, v, info))
+    rows, crit_rows, runs = [], [], []
+    for _, label, name, v, info in sorted(found, key=lambda e: e[:3]):
         vs = v.get("verdicts", [])
-        decided = "; ".join(f"{x['status']}: {x['decided_by']}" for x in vs) or "no criteria"
-        rows.append((f"[{v.get('study', name)}]({name}/summary.md)", v.get("status", ""),
-                     f"{sum(x['status'] == PASS for x in vs)}/{len(vs)}", decided))
+        study = v.get("study", name)
+        shown = f"{label} {study}" if label else study
+        failed = ", ".join(x["name"] for x in vs if x["status"] != PASS) or ("none" if vs else "no criteria")
+        n_pass = sum(x["status"] == PASS for x in vs)
+        rows.append((f"[{shown}]({name}/summary.md)", v.get("status", ""), f"{n_pass}/{len(vs)}", failed))
+        crit_rows += [(shown, x["name"], x["status"], x["decided_by"]) for x in vs]
+        if info:
+            tim = info.get("timings", {}) or {}
+            commit = info.get("git_commit") or "unknown"
+            cmd = str(info.get("command", "")).split(" ", 1)
+            cmd = " ".join([os.path.basename(cmd[0])] + cmd[1:]) if cmd[0] else ""
+            runs.append((shown, cmd, f"{commit[:12]}{' (dirty)' if info.get('git_dirty') else ''}",
+                         info.get("created_utc", ""), tim.get("sweep_wall_s"), tim.get("task_wall_s_sum"),
+                         tim.get("tasks"), tim.get("tasks_reused"), (info.get("platform") or {}).get("cpus")))
     lines = [f"# {title}", "", "Each folder holds `summary.md`, `results.csv`, `run.json`, `verdicts.json` and "
              "`figures/`; `ifmf report <folder>` rebuilds a summary from its table.", ""]
     if rows:
-        lines.append(markdown_table(pd.DataFrame(rows, columns=["study", "result", "criteria passed", "decided by"])))
+        lines.append(markdown_table(pd.DataFrame(rows, columns=["study", "result", "criteria passed", "failed"])))
+        lines += ["", "## Every criterion and the numbers that decided it", "",
+                  markdown_table(pd.DataFrame(crit_rows, columns=["study", "criterion", "status", "decided by"]))]
+        if runs:
+            df = pd.DataFrame(runs, columns=["study", "command", "git commit", "created (UTC)", "sweep wall (s)",
+                                             "sum of task walls (s)", "tasks", "reused", "cpus"])
+            walls = pd.to_numeric(df["sweep wall (s)"], errors="coerce")
+            lines += ["", "## How these reports were made", "",
+                      f"Sweep wall time of all studies: {walls.sum() / 60:.1f} min (from run.json; timings of a "
+                      "shared machine).", "", markdown_table(df)]
     else:
         lines.append("No report has been written yet.")
     path = os.path.join(r, "README.md")

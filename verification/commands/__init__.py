@@ -4,4 +4,4 @@
 :mod:`verification.cli` registers the modules listed in ``COMMANDS``.  Modules import the numerical
 packages inside ``run`` so that ``ifmf --help`` stays fast."""
 
-COMMANDS = ("simulate", "solve", "stationary", "weights", "check_weights", "cut_norm", "report")
+COMMANDS = ("simulate", "solve", "stationary", "weights", "check_weights", "cut_norm", "report", "verify")
