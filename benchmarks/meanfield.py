@@ -15,9 +15,9 @@ at the Lagrangian errors (upwind cannot reach 1e-6 here: its error is ~2.6 / n_x
 error model ``err = C n_x^-p`` and the cost model ``wall = a * nodes * n_x * n_steps`` with ``a`` the
 time per node-cell-step measured on the largest run (the model is printed against the measured walls;
 it underestimates small runs, where fixed per-step overhead dominates, so the extrapolation favours
-upwind).  Lagrangian runs use the default cohort merging (``merge_tol = 1e-14``).  numba compilation is excluded by a warm-up run; timings
-on a shared machine are noisy (the load average is printed); the CPU time of the process (what
-one core spent on it) is printed beside the wall time for the 64-node runs and the goal.
+upwind).  Lagrangian runs use the default cohort merging (``merge_tol = 1e-14``).  numba compilation is
+excluded by a warm-up run; timings on a shared machine are noisy (the load average is printed); the CPU
+time of the process (what one core spent on it) is printed beside the wall time for the 64-node runs and the goal.
 
 Usage::
 
@@ -143,7 +143,8 @@ def main(argv=None) -> None:
     for (err, w, wa), nx in zip(up, up_nx):
         if lag[o[0], 0] <= err <= lag[o[-1], 0]:
             lw = np.exp(np.interp(np.log(err), np.log(lag[o, 0]), np.log(lag[o, 1])))
-            msg = f"  upwind n_x={nx} error {err:.2e}: lagrangian at equal error ~ {lw:.3g} s (ratio {w / lw:.3g}, merged)"
+            msg = (f"  upwind n_x={nx} error {err:.2e}: lagrangian at equal error ~ {lw:.3g} s "
+                   f"(ratio {w / lw:.3g}, merged)")
             if np.isfinite(wa):
                 lwa = np.exp(np.interp(np.log(err), np.log(lag[o, 0]), np.log(lag[o, 2])))
                 msg += f", {lwa:.3g} s with 64 nodes (ratio {wa / lwa:.3g})"

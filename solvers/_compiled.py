@@ -64,8 +64,9 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import numba
 import numba.core.event as _numba_event
@@ -150,7 +151,7 @@ def source_key(paths: list[Path] | None = None, base: Path | None = None) -> str
     return h.hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cache_directory() -> str | None:
     """The keyed numba cache folder ``<cache_root>/numba-<source_key>`` (created), or ``None`` when it
     cannot be created or written (then compiled code is not cached on disk; logged once)."""

@@ -55,8 +55,9 @@ import inspect
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -64,8 +65,15 @@ import scipy.sparse as sp
 from solvers._random import make_rng
 from solvers.errors import InvalidArgumentError, bad_argument
 from solvers.quadrature import cell_averages, gauss_legendre, overlap_matrix, partition_edges
-from solvers.validation import (check_choice, check_instance, check_int, check_matrix, check_nonnegative,
-                                check_real, check_vector)
+from solvers.validation import (
+    check_choice,
+    check_instance,
+    check_int,
+    check_matrix,
+    check_nonnegative,
+    check_real,
+    check_vector,
+)
 
 __all__ = [
     "Kernel",
@@ -984,7 +992,8 @@ def w_random(kernel: Kernel, N: int, *, seed, dtype=np.float64) -> WRandomGraph:
     rng = make_rng(seed)
     M = float(kernel.sup)
     if not (M > 0 and math.isfinite(M)):
-        raise bad_argument("kernel", kernel, f"sup |w| = {M} must be positive and finite", "use a bounded non-zero kernel")
+        raise bad_argument("kernel", kernel, f"sup |w| = {M} must be positive and finite",
+                           "use a bounded non-zero kernel")
     U = rng.random(N)
     vals = kernel(U[:, None], U[None, :])
     p = np.abs(vals) / M

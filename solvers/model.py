@@ -33,8 +33,9 @@ a stated central difference (``exact_derivative = False``).  Methods that need a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -547,12 +548,12 @@ class NeuronModel:
         object.__setattr__(self, "reset", check_real("reset", self.reset, "pass a finite reset value x_r"))
 
     @classmethod
-    def standard(cls) -> "NeuronModel":
+    def standard(cls) -> NeuronModel:
         """The standard neuron of SPEC section 1: ``leaky(1.5)``, ``sigmoid(10, 5, 1)``, ``x_r = 0``."""
         return cls(drift=Leaky(I0=1.5), intensity=Sigmoid(lam=10.0, beta=5.0, theta=1.0), reset=0.0)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "NeuronModel":
+    def from_config(cls, config: Mapping[str, Any]) -> NeuronModel:
         """Build from a config mapping, e.g.
         ``{"drift": {"family": "leaky", "I0": 1.5}, "intensity": {"family": "sigmoid", "lam": 10,
         "beta": 5, "theta": 1}, "reset": 0.0}``.  Unknown family names raise and list the valid ones.

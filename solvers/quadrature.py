@@ -26,7 +26,8 @@ Rules (``k`` = ``order`` nodes per cell, ``h`` = a cell's width):
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -152,7 +153,8 @@ def check_vector(name: str, value: Any, n: int | None = None, *, broadcast_scala
     """A finite real 1-D array (length ``n`` if given; a scalar is broadcast when allowed),
     returned as a new contiguous float64 array."""
     shape = f"({n},)" if n is not None else "(n,)"
-    fix = fix or (f"pass a float or an array of shape {shape}" if broadcast_scalar else f"pass an array of shape {shape}")
+    fix = fix or (f"pass a float or an array of shape {shape}" if broadcast_scalar
+                  else f"pass an array of shape {shape}")
     if isinstance(value, (bool, np.bool_, str, bytes)):
         raise bad_argument(name, value, "must be an array of real numbers", fix)
     try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 __all__ = ["write_atomic", "atomic_write_bytes", "atomic_write_text"]
 

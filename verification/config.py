@@ -36,8 +36,9 @@ import json
 import math
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from solvers.errors import InvalidArgumentError
 
@@ -236,7 +237,8 @@ class Interval(FieldType):
         ok = isinstance(value, list) and len(value) == 2 and all(_is_real(v) and math.isfinite(float(v)) for v in value)
         if ok:
             lo, hi = float(value[0]), float(value[1])
-            ok = lo < hi and (self.minimum is None or lo >= self.minimum) and (self.maximum is None or hi <= self.maximum)
+            ok = (lo < hi and (self.minimum is None or lo >= self.minimum)
+                  and (self.maximum is None or hi <= self.maximum))
         if not ok:
             raise _error(path, value, f"must be {self.describe()}", "write e.g. [-0.65, -0.35]")
         return [lo, hi]
@@ -361,7 +363,8 @@ def validate(data: Mapping[str, Any], schema: Table, *, source: str | None = Non
     """Validate a parsed mapping against ``schema`` and hash it."""
     if not isinstance(schema, Table):
         from solvers.errors import bad_argument
-        raise bad_argument("schema", schema, "must be a verification.config.Table", "declare the schema with Table({...})")
+        raise bad_argument("schema", schema, "must be a verification.config.Table",
+                           "declare the schema with Table({...})")
     try:
         out = schema.check("", data)
     except ConfigError as exc:

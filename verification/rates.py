@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 from scipy import stats as _stats
@@ -91,12 +92,12 @@ class Estimate:
     level: float | None = None
 
     @classmethod
-    def exact(cls, value: float) -> "Estimate":
+    def exact(cls, value: float) -> Estimate:
         v = float(value)
         return cls(v, v, v, "exact", None)
 
     @classmethod
-    def bracket(cls, lower: float, upper: float, method: str = "bracket") -> "Estimate":
+    def bracket(cls, lower: float, upper: float, method: str = "bracket") -> Estimate:
         """A certified bracket; its value is the midpoint."""
         lo, hi = float(lower), float(upper)
         if not lo <= hi:
@@ -120,7 +121,7 @@ class BySize:
     upper: np.ndarray
 
     @classmethod
-    def make(cls, N: Any, value: Any, lower: Any = None, upper: Any = None) -> "BySize":
+    def make(cls, N: Any, value: Any, lower: Any = None, upper: Any = None) -> BySize:
         n = np.asarray(N, dtype=float)
         v = np.asarray(value, dtype=float)
         lo = v if lower is None else np.asarray(lower, dtype=float)
@@ -629,7 +630,8 @@ class ScalesAtMost(Criterion):
         ratio = quantity.upper / (self.constant * quantity.N**self.power)
         k = int(np.argmax(ratio))
         ok = bool(np.all(ratio <= 1.0))
-        worst = f"N = {quantity.N[k]:g}: upper = {_g(quantity.upper[k])}, bound = {_g(self.constant * quantity.N[k]**self.power)}"
+        worst = (f"N = {quantity.N[k]:g}: upper = {_g(quantity.upper[k])}, "
+                 f"bound = {_g(self.constant * quantity.N[k]**self.power)}")
         return _verdict(name, ok, self.describe(name),
                         f"largest upper / (C N^p) = {_g(ratio[k])} {'<=' if ok else '>'} 1 at {worst}",
                         {"worst_ratio": ratio[k], "worst_N": quantity.N[k], "worst_upper": quantity.upper[k],

@@ -295,7 +295,8 @@ def loglog_figure(N: Any, values: Any, *, lower: Any = None, upper: Any = None, 
     if reference_slope is not None:
         x0 = math.exp(np.mean(np.log(n)))
         y0 = math.exp(np.mean(np.log(v[v > 0]))) if np.any(v > 0) else 1.0
-        ax.plot(grid, y0 * (grid / x0) ** reference_slope, "--", color="0.4", label=f"reference slope {reference_slope:g}")
+        ax.plot(grid, y0 * (grid / x0) ** reference_slope, "--", color="0.4",
+                label=f"reference slope {reference_slope:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     _n_axis(ax, n)
@@ -445,7 +446,8 @@ def _summary_markdown(summ: Summary, run_info: Mapping[str, Any], figure_names: 
     commit = run_info.get("git_commit")
     lines.append(f"Config hash `{str(run_info.get('config_hash', ''))[:16]}`, root seed "
                  f"{run_info.get('seeds', {}).get('root', 'n/a')}, git commit "
-                 f"`{commit[:12] if commit else 'unknown'}`{' (uncommitted changes)' if run_info.get('git_dirty') else ''}."
+                 f"`{commit[:12] if commit else 'unknown'}`"
+                 f"{' (uncommitted changes)' if run_info.get('git_dirty') else ''}."
                  " Rebuild with `ifmf report <this folder>`.")
     lines.append("")
     if summ.text:
@@ -558,7 +560,8 @@ def write_report(table: pd.DataFrame, out_dir: str | os.PathLike, *, run_info: M
         atomic_write_text(probe, "")
         os.unlink(probe)
     except OSError as exc:
-        raise ReportError(f"report folder {out!r} cannot be written: {exc}. Fix: pass a writable --out folder.") from exc
+        raise ReportError(f"report folder {out!r} cannot be written: {exc}. "
+                          "Fix: pass a writable --out folder.") from exc
     csv = table_csv_bytes(table)  # validates the columns before anything is written
     run_text = _json(run_info)
     summ = summary if summary is not None else _analyse(table, run_info)
@@ -584,7 +587,8 @@ def rebuild_report(report_dir: str | os.PathLike) -> ReportOutcome:
         with open(rj, encoding="utf-8") as fh:
             run_info = json.load(fh)
     except (OSError, ValueError) as exc:
-        raise bad_argument("DIR", d, f"run.json cannot be read ({exc})", "restore run.json from the original run") from None
+        raise bad_argument("DIR", d, f"run.json cannot be read ({exc})",
+                           "restore run.json from the original run") from None
     table = read_table_csv(csv)
     summ = _analyse(table, run_info)
     files = _render(table, d, run_info, summ)

@@ -265,7 +265,8 @@ class ResultStore:
                 atomic_write_text(meta, json.dumps({"format": self.FORMAT, "study": study, "seed": self.seed,
                                                     "params": self.params, "key": self.key}, indent=1, sort_keys=True))
         except OSError as exc:
-            raise StoreError(f"result store {self.path!r} cannot be written: {exc}. Fix: pass a writable folder.") from exc
+            raise StoreError(f"result store {self.path!r} cannot be written: {exc}. "
+                             "Fix: pass a writable folder.") from exc
 
     def clean_temporaries(self) -> int:
         """Remove temporary files left by an interrupted run; return how many."""
@@ -306,7 +307,8 @@ class ResultStore:
             with open(p, encoding="utf-8") as fh:
                 rec = json.load(fh)
         except (OSError, ValueError) as exc:
-            raise StoreError(f"result store: {p!r} cannot be read ({exc}). Fix: delete it, or re-run with --fresh.") from exc
+            raise StoreError(f"result store: {p!r} cannot be read ({exc}). "
+                             "Fix: delete it, or re-run with --fresh.") from exc
         t = rec.get("task", {})
         if rec.get("key") != self.key or (t.get("case"), t.get("N"), t.get("rep")) != (task.case, task.N, task.rep):
             raise StoreError(f"result store: {p!r} does not hold task {task.label} of store {self.key}. "

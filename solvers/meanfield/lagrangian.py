@@ -76,8 +76,17 @@ from typing import Any
 
 import numpy as np
 
-from solvers._compiled import (EXPONENTIAL, LEAKY, SIGMOID, intensity_derivative_from_value, intensity_exponent,
-                               intensity_from_exponential, intensity_value, leaky_flow_decayed, njit)
+from solvers._compiled import (
+    EXPONENTIAL,
+    LEAKY,
+    SIGMOID,
+    intensity_derivative_from_value,
+    intensity_exponent,
+    intensity_from_exponential,
+    intensity_value,
+    leaky_flow_decayed,
+    njit,
+)
 from solvers.errors import SimulationError, bad_argument
 from solvers.model import Leaky, NeuronModel
 from solvers.validation import check_choice, check_int, check_nonnegative

@@ -110,8 +110,8 @@ def spatial_stationary(model: NeuronModel, kernel: Kernel, n_xi: int, *, tol: fl
         Grid size; nodes ``xi_i = (i - 1/2)/n_xi``, weights ``1/n_xi``.
     tol : float, keyword, default 1e-12
         Stop when the Newton step is below ``tol max(1, max |r|)`` and the residual
-        ``max |r - Phi(K r/n)|`` below ``10 tol max(1, max |r|)`` (``Phi`` is accurate to about 1e-12 relative: do not ask for less
-        than 1e-13).
+        ``max |r - Phi(K r/n)|`` below ``10 tol max(1, max |r|)`` (``Phi`` is accurate to about 1e-12
+        relative: do not ask for less than 1e-13).
     max_iter : int, keyword, default 50
     initial : array_like, shape (n_xi,), optional, keyword
         Starting rates (default: 10 fixed-point iterations from ``Phi(0)``).  For kernels with

@@ -121,7 +121,8 @@ def _secant(g: Callable, r0, r1, bracket, tol, what: str):
             return r2
         r0, g0 = r1, g1
         r1, g1 = r2, g(r2)
-    raise ConvergenceError(f"{what}: the secant iteration did not converge in 60 steps (last r = {mpmath.nstr(r1, 20)})")
+    raise ConvergenceError(f"{what}: the secant iteration did not converge in 60 steps "
+                           f"(last r = {mpmath.nstr(r1, 20)})")
 
 
 def _scan_fixed_points(model: NeuronModel, J: float, n_scan: int = 400) -> list[tuple[float, float, float]]:

@@ -11,7 +11,8 @@
 
 Fitted log-log slopes must lie in the band [-0.75, -0.3] around -1/2 (the O(1/N) diagonal and the
 single-seed fluctuations move the fit by about 0.1; two-block averages 32, 16, 8, 8 seeds because its error
-is dominated by the binomial number of positions below 1/2, a half-normal with 76% relative spread).  Both sides of every bracket are fitted.
+is dominated by the binomial number of positions below 1/2, a half-normal with 76% relative spread).
+Both sides of every bracket are fitted.
 """
 from __future__ import annotations
 

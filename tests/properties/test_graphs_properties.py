@@ -12,8 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers.graphons import FunctionKernel, StepKernel
-from verification.graphs import (GRAPHS, augmented_matrix, brute_force_cut_norm, brute_force_inf_to_one,
-                                 cut_distance_lower_bound, cut_norm, hom_densities, inf_to_one_norm)
+from verification.graphs import (
+    GRAPHS,
+    augmented_matrix,
+    brute_force_cut_norm,
+    brute_force_inf_to_one,
+    cut_distance_lower_bound,
+    cut_norm,
+    hom_densities,
+    inf_to_one_norm,
+)
 
 RTOL = 1e-9
 

@@ -22,8 +22,18 @@ import pytest
 from solvers import _compiled as C
 from solvers.graphons import ring
 from solvers.meanfield import solve
-from solvers.model import (DRIFT_FAMILIES, INTENSITY_FAMILIES, Constant, CustomDrift, CustomIntensity, Exponential,
-                           Leaky, NeuronModel, ReLU, Sigmoid)
+from solvers.model import (
+    DRIFT_FAMILIES,
+    INTENSITY_FAMILIES,
+    Constant,
+    CustomDrift,
+    CustomIntensity,
+    Exponential,
+    Leaky,
+    NeuronModel,
+    ReLU,
+    Sigmoid,
+)
 
 EPS = np.finfo(float).eps
 TINY = 5e-324  # spacing of the subnormals

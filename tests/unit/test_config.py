@@ -5,9 +5,25 @@ from __future__ import annotations
 import pytest
 
 from solvers.errors import InvalidArgumentError
-from verification.config import (REQUIRED, Array, Boolean, ConfigError, Criterion, Integer, Interval, Real,
-                                 String, Table, canonical_json, config_hash, describe_schema, load_config,
-                                 parse_config, schema_defaults, validate)
+from verification.config import (
+    REQUIRED,
+    Array,
+    Boolean,
+    ConfigError,
+    Criterion,
+    Integer,
+    Interval,
+    Real,
+    String,
+    Table,
+    canonical_json,
+    config_hash,
+    describe_schema,
+    load_config,
+    parse_config,
+    schema_defaults,
+    validate,
+)
 
 SCHEMA = Table({
     "seed": Integer(minimum=0, doc="root seed"),

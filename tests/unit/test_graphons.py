@@ -17,11 +17,32 @@ from scipy import stats
 from scipy.integrate import dblquad, quad
 
 from solvers.errors import InvalidArgumentError
-from solvers.graphons import (KERNELS, BasisFunction, FunctionKernel, SeparableTerms, StepKernel, WRandomGraph,
-                              alternating, alternating_kernel, build_weights, cell_index, checkerboard, constant,
-                              hub, labels, load_weights, named_kernel, random_sign, ring,
-                              skew, sparse_erdos_renyi, step_kernel, two_block, validate_weights,
-                              w_random)
+from solvers.graphons import (
+    KERNELS,
+    BasisFunction,
+    FunctionKernel,
+    SeparableTerms,
+    StepKernel,
+    WRandomGraph,
+    alternating,
+    alternating_kernel,
+    build_weights,
+    cell_index,
+    checkerboard,
+    constant,
+    hub,
+    labels,
+    load_weights,
+    named_kernel,
+    random_sign,
+    ring,
+    skew,
+    sparse_erdos_renyi,
+    step_kernel,
+    two_block,
+    validate_weights,
+    w_random,
+)
 
 # ------------------------------------------------------------------ SPEC section 8, written again
 SPEC_FORMULAS = {
@@ -62,8 +83,8 @@ def test_degrees_against_quad(name):
     w = SPEC_FORMULAS[name]
     pts = [0.0, 0.13, 0.5, 0.77, 1.0]
     for x in pts:
-        deg = quad(lambda z: w(x, z), 0, 1, points=[0.5], epsabs=1e-13, epsrel=1e-13)[0]
-        ideg = quad(lambda z: w(z, x), 0, 1, points=[0.5], epsabs=1e-13, epsrel=1e-13)[0]
+        deg = quad(lambda z, x=x: w(x, z), 0, 1, points=[0.5], epsabs=1e-13, epsrel=1e-13)[0]
+        ideg = quad(lambda z, x=x: w(z, x), 0, 1, points=[0.5], epsabs=1e-13, epsrel=1e-13)[0]
         assert float(k.degree(x)) == pytest.approx(deg, abs=1e-12), (name, x)
         assert float(k.in_degree(x)) == pytest.approx(ideg, abs=1e-12), (name, x)
     assert k.degree(np.array(pts)).shape == (5,)
@@ -74,9 +95,9 @@ def test_quadrature_degree_of_a_user_kernel():
     func = lambda x, z: np.exp(-((x - 0.3) ** 2) * z) * np.cos(3 * z + x)  # noqa: E731 (analytic)
     k = FunctionKernel(func=func, name="user")
     for x in [0.05, 0.3, 0.9]:
-        ref = quad(lambda z: float(func(x, z)), 0, 1, epsabs=1e-14)[0]
+        ref = quad(lambda z, x=x: float(func(x, z)), 0, 1, epsabs=1e-14)[0]
         assert float(k.degree(x)) == pytest.approx(ref, abs=1e-13)
-        ref_in = quad(lambda t: float(func(t, x)), 0, 1, epsabs=1e-14)[0]
+        ref_in = quad(lambda t, x=x: float(func(t, x)), 0, 1, epsabs=1e-14)[0]
         assert float(k.in_degree(x)) == pytest.approx(ref_in, abs=1e-13)
     # sup by grid + L-BFGS-B is a lower bound attained by the kernel, close to the true sup
     g = np.linspace(0, 1, 2001)

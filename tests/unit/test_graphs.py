@@ -14,10 +14,22 @@ import pytest
 
 from solvers.errors import InvalidArgumentError
 from solvers.graphons import FunctionKernel, StepKernel, checkerboard, product, ring, skew, two_block
-from verification.graphs import (GRAPHS, Bracket, align, augmented_matrix, brute_force_cut_norm,
-                                 brute_force_inf_to_one, cell_average_l1_error, cut_distance,
-                                 cut_distance_lower_bound, cut_norm, hom_densities, hom_density, inf_to_one_norm,
-                                 spectral_norm_upper)
+from verification.graphs import (
+    GRAPHS,
+    Bracket,
+    align,
+    augmented_matrix,
+    brute_force_cut_norm,
+    brute_force_inf_to_one,
+    cell_average_l1_error,
+    cut_distance,
+    cut_distance_lower_bound,
+    cut_norm,
+    hom_densities,
+    hom_density,
+    inf_to_one_norm,
+    spectral_norm_upper,
+)
 
 
 def naive_inf_to_one(U):

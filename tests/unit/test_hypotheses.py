@@ -13,12 +13,9 @@ from scipy import stats
 
 import verification.hypotheses as hyp
 from solvers.errors import InvalidArgumentError
-from solvers.graphons import (checkerboard, hub, random_sign, ring, sparse_erdos_renyi, two_block,
-                              w_random)
-from solvers.model import (Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel,
-                           ReLU, Sigmoid)
-from verification.hypotheses import (CANNOT_TELL, HOLDS, HYPOTHESES, VIOLATED, check, fit_growth,
-                                     weight_statistics)
+from solvers.graphons import checkerboard, hub, random_sign, ring, sparse_erdos_renyi, two_block, w_random
+from solvers.model import Constant, CustomDrift, CustomIntensity, Exponential, Leaky, NeuronModel, ReLU, Sigmoid
+from verification.hypotheses import CANNOT_TELL, HOLDS, HYPOTHESES, VIOLATED, check, fit_growth, weight_statistics
 
 STD = NeuronModel.standard()
 SIZES = [100, 200, 400, 800]

@@ -16,10 +16,19 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from solvers._random import as_seed_sequence, make_rng
-from solvers.errors import (ConvergenceError, IfmfError, InvalidArgumentError, SimulationError,
-                            bad_argument)
-from solvers.model import (DRIFT_FAMILIES, INTENSITY_FAMILIES, Constant, CustomDrift,
-                           CustomIntensity, Exponential, Leaky, NeuronModel, ReLU, Sigmoid)
+from solvers.errors import ConvergenceError, IfmfError, InvalidArgumentError, SimulationError, bad_argument
+from solvers.model import (
+    DRIFT_FAMILIES,
+    INTENSITY_FAMILIES,
+    Constant,
+    CustomDrift,
+    CustomIntensity,
+    Exponential,
+    Leaky,
+    NeuronModel,
+    ReLU,
+    Sigmoid,
+)
 
 GRID = np.linspace(-5.0, 10.0, 30001)  # step 5e-4
 

@@ -24,8 +24,15 @@ from solvers.meanfield import solve
 from solvers.model import Constant, Leaky, NeuronModel
 from solvers.particles import simulate
 from solvers.references import constant_intensity_law
-from verification.observables import (bin_rates, group_rates, moments, pairing, population_rate, unit_labels,
-                                      window_edges)
+from verification.observables import (
+    bin_rates,
+    group_rates,
+    moments,
+    pairing,
+    population_rate,
+    unit_labels,
+    window_edges,
+)
 
 TIMES = [0.5, 1.0, 2.0]
 
@@ -127,7 +134,7 @@ def _exact_pairing(model, xi, t, phi):
     out = []
     for k in xi:
         c = float(law.c(k))
-        cohort = quad(lambda a: 2.0 * math.exp(-2.0 * a) * phi(k, c + (0.0 - c) * math.exp(-a)), 0.0, t,
+        cohort = quad(lambda a, k=k, c=c: 2.0 * math.exp(-2.0 * a) * phi(k, c + (0.0 - c) * math.exp(-a)), 0.0, t,
                       epsabs=1e-14, epsrel=1e-13)[0]
         out.append(law.no_fire_mass * phi(k, float(law.atom_position(k))) + cohort)
     return float(np.mean(out))

@@ -16,8 +16,14 @@ import scipy.sparse as sp
 import solvers.quadrature as quadrature
 from solvers.errors import InvalidArgumentError
 from solvers.graphons import StepKernel, step_kernel, step_values
-from solvers.quadrature import (cell_averages, common_refinement, composite_gauss_legendre, gauss_legendre,
-                                overlap_matrix, partition_edges)
+from solvers.quadrature import (
+    cell_averages,
+    common_refinement,
+    composite_gauss_legendre,
+    gauss_legendre,
+    overlap_matrix,
+    partition_edges,
+)
 
 
 # ------------------------------------------------------------------------------ Gauss-Legendre

@@ -19,9 +19,26 @@ import numpy as np
 import pytest
 
 from solvers.errors import InvalidArgumentError
-from verification.rates import (CRITERIA, FAIL, PASS, AtLeast, AtMost, BySize, Contains, Estimate, Excludes,
-                                IntervalWithin, ScalesAtMost, Within, criterion_from_mapping, evaluate_all,
-                                fit_power_law, mean_interval, observed_orders, variance_ratio)
+from verification.rates import (
+    CRITERIA,
+    FAIL,
+    PASS,
+    AtLeast,
+    AtMost,
+    BySize,
+    Contains,
+    Estimate,
+    Excludes,
+    IntervalWithin,
+    ScalesAtMost,
+    Within,
+    criterion_from_mapping,
+    evaluate_all,
+    fit_power_law,
+    mean_interval,
+    observed_orders,
+    variance_ratio,
+)
 
 SIZES = np.array([100, 200, 400, 800, 1600])
 

@@ -107,7 +107,8 @@ def test_constant_intensity_closed_form():
 @pytest.mark.parametrize("h", [0.0, 1.0])
 def test_relu_closed_form_incomplete_gamma(h):
     """f = a max(0, x), x(s) = c (1 - e^{-s}):  Lambda = k (s - 1 + e^{-s}), k = a c, and
-    E[ISI] = e^k k^-k gamma(k, k) (lower incomplete gamma); int x S = c e^k (k^-k gamma(k,k) - k^-(k+1) gamma(k+1,k))."""
+    E[ISI] = e^k k^-k gamma(k, k) (lower incomplete gamma);
+    int x S = c e^k (k^-k gamma(k,k) - k^-(k+1) gamma(k+1,k))."""
     a, I0 = 2.0, 1.5
     model = NeuronModel(Leaky(I0), ReLU(slope=a, theta=0.0, cap=math.inf), reset=0.0)
     with mpmath.workdps(45):

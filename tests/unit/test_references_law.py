@@ -25,7 +25,9 @@ def _law_model(lam0=1.5, I0=1.0, xr=0.0):
 
 def _mean_from_cdf(law, xi, lo, hi, points):
     """E X = hi - int_lo^hi F(x) dx and E X^2 = hi^2 - int 2 x F dx (F(lo-) = 0, F(hi) = 1)."""
-    F = lambda x: float(law.cdf(xi, x))
+    def F(x):
+        return float(law.cdf(xi, x))
+
     I1 = integrate.quad(F, lo, hi, points=points, limit=200, epsabs=1e-13, epsrel=1e-13)[0]
     I2 = integrate.quad(lambda x: 2 * x * F(x), lo, hi, points=points, limit=200, epsabs=1e-13, epsrel=1e-13)[0]
     return hi - I1, hi * hi - I2

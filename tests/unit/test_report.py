@@ -18,10 +18,26 @@ from test_sweep_tasks import rate_task
 
 from verification.cli import main
 from verification.rates import FAIL, PASS, criterion_from_mapping
-from verification.report import (ANALYSES, FigureEntry, FitEntry, ReportError, Summary, fit_metric, heatmap_figure,
-                                 loglog_figure, make_run_info, markdown_table, metric_frame, metrics_vs_n_figure,
-                                 rebuild_report, register_analysis, save_figure, time_curves_figure, write_report,
-                                 write_reports_index)
+from verification.report import (
+    ANALYSES,
+    FigureEntry,
+    FitEntry,
+    ReportError,
+    Summary,
+    fit_metric,
+    heatmap_figure,
+    loglog_figure,
+    make_run_info,
+    markdown_table,
+    metric_frame,
+    metrics_vs_n_figure,
+    rebuild_report,
+    register_analysis,
+    save_figure,
+    time_curves_figure,
+    write_report,
+    write_reports_index,
+)
 from verification.sweep import RESULT_COLUMNS, make_tasks, read_table_csv, run_sweep, table_csv_bytes
 
 SIZES = [100, 200, 400, 800]
@@ -101,7 +117,8 @@ def test_write_report_and_rebuild(tmp_path):
 
 
 def test_failing_criterion_exits_nonzero(tmp_path, capsys):
-    out = write_report(demo_table(), tmp_path / "demo", run_info=_run_info({"kind": "within", "low": -0.2, "high": 0.0}))
+    out = write_report(demo_table(), tmp_path / "demo",
+                       run_info=_run_info({"kind": "within", "low": -0.2, "high": 0.0}))
     assert out.status == FAIL and out.failed
     assert "**Result: FAIL** (0 of 1 criteria passed)" in (tmp_path / "demo" / "summary.md").read_text()
     assert main(["report", str(tmp_path / "demo"), "--index"]) == 1

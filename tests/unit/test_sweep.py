@@ -1,5 +1,6 @@
 """verification.sweep: task seeds keyed by the task, the canonical table, the store (resume, atomic
-files, foreign files), errors naming the task, in-process.  The process backends (loky, Dask) and the SIGKILL resume test are in test_sweep_backends.py."""
+files, foreign files), errors naming the task, in-process.  The process backends (loky, Dask) and the
+SIGKILL resume test are in test_sweep_backends.py."""
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,20 @@ import pytest
 from test_sweep_tasks import failing_task, malformed_task, rate_task
 
 from solvers.errors import InvalidArgumentError
-from verification.sweep import (RESULT_COLUMNS, StoreError, Task, TaskError, make_tasks, name_key, read_table_csv,
-                                run_sweep, store_key, table_csv_bytes, task_seed, write_table_csv)
+from verification.sweep import (
+    RESULT_COLUMNS,
+    StoreError,
+    Task,
+    TaskError,
+    make_tasks,
+    name_key,
+    read_table_csv,
+    run_sweep,
+    store_key,
+    table_csv_bytes,
+    task_seed,
+    write_table_csv,
+)
 
 PARAMS = {"t_end": 1.0, "window": 0.25}
 TASKS = make_tasks(["ring", "two-block"], [20, 40], 2)
@@ -126,7 +139,8 @@ def test_unwritable_store(tmp_path):
 def test_failing_task_is_named_and_earlier_tasks_are_stored(tmp_path, workers=1):
     store = tmp_path / "store"
     params = {**PARAMS, "bad_N": 40}
-    with pytest.raises(TaskError, match=r"task ring/N=40/rep=1 of study 'demo' failed: ValueError: deliberate failure") as info:
+    msg = r"task ring/N=40/rep=1 of study 'demo' failed: ValueError: deliberate failure"
+    with pytest.raises(TaskError, match=msg) as info:
         run_sweep(failing_task, TASKS, study="demo", seed=2, params=params, store=store, workers=workers,
                   progress=False)
     assert "deliberate failure" in info.value.remote_traceback

@@ -27,7 +27,8 @@ def rate_task(task: Task, seed, params):
             for a, b, v in zip(edges[:-1], edges[1:], rate)]
     m = moments(res, params["t_end"])
     rows.append({"metric": "mean_x", "value": float(m.mean[0]), "t": params["t_end"],
-                 "lower": float(m.mean[0] - np.sqrt(m.variance[0])), "upper": float(m.mean[0] + np.sqrt(m.variance[0]))})
+                 "lower": float(m.mean[0] - np.sqrt(m.variance[0])),
+                 "upper": float(m.mean[0] + np.sqrt(m.variance[0]))})
     rows.append({"metric": "mean_rate", "value": float(res.mean_rate), "source": "network"})
     if params.get("sleep"):
         time.sleep(params["sleep"])

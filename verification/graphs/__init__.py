@@ -29,13 +29,21 @@ Example::
 Performance: the sign searches and the SDP are BLAS-bound; on a shared machine OpenBLAS threads can
 be much slower than ``OPENBLAS_NUM_THREADS=1`` (measured: 165 s vs 21 s for this package's tests).
 """
-from ._bracket import Bracket
 from ._alignment import ORDERINGS, Alignment, align, cut_distance
+from ._bracket import Bracket
+from ._homomorphism import EDGE_COUNTS, GRAPHS, DensityBound, cut_distance_lower_bound, hom_densities, hom_density
 from ._lowrank import LowRankApproximation, LowRankError, low_rank_approximation, low_rank_error
-from ._homomorphism import (EDGE_COUNTS, GRAPHS, DensityBound, cut_distance_lower_bound, hom_densities,
-                            hom_density)
-from ._norms import (L1Bound, augmented_matrix, brute_force_cut_norm, brute_force_inf_to_one,
-                     cell_average_l1_bound, cell_average_l1_error, cut_norm, inf_to_one_norm, spectral_norm_upper)
+from ._norms import (
+                            L1Bound,
+                            augmented_matrix,
+                            brute_force_cut_norm,
+                            brute_force_inf_to_one,
+                            cell_average_l1_bound,
+                            cell_average_l1_error,
+                            cut_norm,
+                            inf_to_one_norm,
+                            spectral_norm_upper,
+)
 
 __all__ = [
     "Bracket",

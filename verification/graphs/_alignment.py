@@ -34,8 +34,9 @@ get the full SDP bracket.  The winner is the candidate with the smallest certifi
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from solvers.errors import InvalidArgumentError, bad_argument
 
@@ -71,7 +72,7 @@ class Bracket:
         tol = atol + rtol * abs(float(value))
         return self.lower - tol <= float(value) <= self.upper + tol
 
-    def scaled(self, factor: float) -> "Bracket":
+    def scaled(self, factor: float) -> Bracket:
         """The bracket of ``factor * value`` for ``factor >= 0`` (certificates kept)."""
         factor = float(factor)
         if not factor >= 0:

@@ -42,8 +42,9 @@ does not increase the cut distance.  Hence ``delta_box(U, W) >= max_F |t(F,U) - 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
