@@ -29,7 +29,7 @@ NAME = "verify"
 HELP = ("run the verification studies V1-V4 (and a user study) from a TOML config and write their reports; "
         "exit 1 if a study fails a criterion")
 DESCRIPTION = """\
-Run the verification studies of SPEC section 7 and write one report per study.
+Run the verification studies (docs/studies.md) and write one report per study.
 
   V1 scaling       O(1/N): bounded kappa_N, N^-1/2 fluctuations, their predicted size (+ hub control)
   V2 subsequence   convergence in d_w after relabelling (W-random, random-sign, checkerboard, alternating)

@@ -57,7 +57,7 @@ def model_schema() -> Table:
                             doc="intensity family f"),
         **{p: Real(default=None, doc=f"parameter {p} of the intensity family (default: the family's)")
            for p in _PARAMS},
-    }, doc="the neuron model (default: the standard neuron of SPEC section 1)")
+    }, doc="the neuron model (default: the standard neuron of docs/mathematics/network.md)")
 
 
 def pde_schema(n_xi: int = 64, dt: float = 0.01) -> Table:
@@ -82,7 +82,7 @@ def criterion_field(default: Mapping[str, Any], doc: str) -> Criterion:
 
 
 def kernel_field(default: str, doc: str = "") -> String:
-    return String(choices=tuple(sorted(KERNELS)), default=default, doc=doc or "a named kernel of SPEC section 8")
+    return String(choices=tuple(sorted(KERNELS)), default=default, doc=doc or "a named kernel (docs/modules/solvers.graphons.md)")
 
 
 def window_field(default: Sequence[float], doc: str) -> Interval:
