@@ -453,7 +453,6 @@ def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam,
     same decisions as :func:`solvers.particles._kernels._exact_chunk`, with the potential read from the
     low-rank state.  ``O(log N + R)`` per candidate, ``O(R)`` per spike; at most ``budget``
     candidates per call."""
-    N = rec.shape[0]
     t_ref = fs[F_TREF]
     t_now = fs[F_TNOW]
     n_sp = ist[I_NSP]

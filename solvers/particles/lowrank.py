@@ -87,7 +87,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from solvers._compiled import intensity_value, intensity_values
+from solvers._compiled import intensity_values
 from solvers.errors import bad_argument
 from solvers.graphons import Kernel, LowRankFactors, validate_weights
 from solvers.particles import _chunks

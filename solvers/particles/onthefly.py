@@ -53,7 +53,8 @@ core; a table read, step kernels: about 1 ns), against one memory read per entry
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

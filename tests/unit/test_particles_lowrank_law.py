@@ -44,7 +44,7 @@ def observables(weights, seed0: int) -> np.ndarray:
     return np.array(rows)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dense_observables(name: str) -> np.ndarray:
     """The dense path's observables on seeds 1000.. (shared by the comparisons)."""
     kernel = {"ring": ring(), "two-block": two_block(), "skew": skew()}[name]
