@@ -74,7 +74,7 @@ import numpy as np
 
 __all__ = [
     "SIGMOID", "EXPONENTIAL", "CONSTANT", "RELU", "LEAKY", "INTENSITY_TAGS", "DRIFT_TAGS", "SIGMOID_SPLIT",
-    "njit", "cache_directory", "cache_root", "source_key", "compiled_sources", "cache_is_warm",
+    "njit", "cfunc", "cache_directory", "cache_root", "source_key", "compiled_sources", "cache_is_warm",
     "on_first_compile",
     "intensity_value", "intensity_derivative", "intensity_derivative_from_value",
     "intensity_second_derivative_from_value",
@@ -198,6 +198,13 @@ def njit(func: Callable | None = None, **options: Any):
         return disp
 
     return decorate(func) if func is not None else decorate
+
+
+def cfunc(signature: str, func: Callable) -> Any:
+    """``numba.cfunc(signature, cache=False)(func)``: a C callback compiled in this process, for a user's
+    function that compiled ifmf loops call through its address (the on-the-fly kernels of
+    :mod:`solvers.particles.onthefly`).  Never cached on disk: the user's code is not an ifmf source."""
+    return numba.cfunc(signature, cache=False)(func)
 
 
 def _keep_cache_in(disp: Any, directory: str) -> None:

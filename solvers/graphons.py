@@ -28,6 +28,12 @@ low-rank weights: ``kernel.low_rank(N)`` (a :class:`LowRankFactors`, ``W = U dia
 network never uses it (the reset wins, SPEC section 1).  A kernel without a form raises and names the
 alternatives (truncated SVD of its weights, dense weights).
 
+Compiled forms.  ``kernel.compiled_form()`` names the closed form that compiled code evaluates for
+the on-the-fly synaptic operator (:class:`solvers.particles.OnTheFlyOperator`): ``("ring", [J0,
+J1])``, ``("skew", [])``, ``("product", [])``, ``("step", values)`` for a :class:`StepKernel`
+(``two-block``, ``constant``); ``None`` for a user's :class:`FunctionKernel` (the operator then
+compiles its function, if numba can).
+
 Cell averages ``kernel.matrix(n, "cell-average")`` are exact (up to rounding) for step kernels
 (partition overlaps) and for ``ring``, ``skew`` and ``product`` (from the separable form);
 ``Kernel.cell_average_exact`` says which.  Each named continuous kernel states bounds on its partial derivatives,
@@ -547,6 +553,12 @@ class Kernel:
         ``1_{I_a}(xi) values[a, cell(zeta)]`` (``two-block`` 2, ``constant`` 1)."""
         return None
 
+    def compiled_form(self) -> tuple[str, np.ndarray] | None:
+        """The closed form compiled code evaluates (module docstring): ``(family, parameters)`` with
+        ``family`` in ``"ring"``, ``"skew"``, ``"product"``, ``"step"``, or ``None`` when the kernel
+        states none (a user's :class:`FunctionKernel`)."""
+        return None
+
     def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
         """Exact ``int_{A_a} int_{B_b} w(xi, zeta) dzeta dxi`` over the rectangles of a partition of
         the first (``xi``) and of the second (``zeta``) argument, shape ``(n_xi, n_zeta)``.
@@ -725,6 +737,10 @@ class StepKernel(Kernel):
         return SeparableTerms(tuple(SeparableTerm(1.0, BasisFunction.indicator(a, self.n),
                                                   BasisFunction.step(self.values[a])) for a in range(self.n)))
 
+    def compiled_form(self) -> tuple[str, np.ndarray]:
+        """``("step", values)``: ``w = values[cell(xi), cell(zeta)]`` (``n`` uniform cells)."""
+        return "step", self.values
+
     def rectangle_integrals(self, xi_edges, zeta_edges) -> np.ndarray:
         """Exact: ``P_xi values P_zeta^T`` with the partition overlaps ``P[a, b] = |A_a cap I_b|``."""
         return overlap_matrix(xi_edges, self.n) @ self.values @ overlap_matrix(zeta_edges, self.n).T
@@ -835,6 +851,10 @@ class _RingKernel(FunctionKernel):
         np.fill_diagonal(W, 0.0)
         return W if W.dtype == dtype else np.asfortranarray(W, dtype=dtype)
 
+    def compiled_form(self) -> tuple[str, np.ndarray]:
+        """``("ring", [J0, J1])``: ``J0 + J1 cos(2 pi (xi - zeta))``."""
+        return "ring", np.array([self.params["J0"], self.params["J1"]], dtype=float)
+
     def separable_terms(self) -> SeparableTerms:
         """``J0 + J1 (cos 2 pi xi cos 2 pi zeta + sin 2 pi xi sin 2 pi zeta)``."""
         one, cos, sin = (BasisFunction.smooth(k) for k in ("one", "cos", "sin"))
@@ -886,6 +906,10 @@ def skew() -> FunctionKernel:
 class _SkewKernel(FunctionKernel):
     cell_average_exact = True
 
+    def compiled_form(self) -> tuple[str, np.ndarray]:
+        """``("skew", [])``: ``0.8 + 0.6 xi - 0.4 zeta + 0.5 sin(2 pi (xi - zeta))``."""
+        return "skew", np.empty(0)
+
     def separable_terms(self) -> SeparableTerms:
         """``0.8 + 0.6 xi - 0.4 zeta + 0.5 (sin 2 pi xi cos 2 pi zeta - cos 2 pi xi sin 2 pi zeta)``."""
         one, t, cos, sin = (BasisFunction.smooth(k) for k in ("one", "t", "cos", "sin"))
@@ -908,6 +932,10 @@ def product() -> FunctionKernel:
 @dataclass(frozen=True, repr=False)
 class _ProductKernel(FunctionKernel):
     cell_average_exact = True
+
+    def compiled_form(self) -> tuple[str, np.ndarray]:
+        """``("product", [])``: ``2 xi zeta``."""
+        return "product", np.empty(0)
 
     def separable_terms(self) -> SeparableTerms:
         """``2 xi zeta``."""

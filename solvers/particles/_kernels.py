@@ -21,6 +21,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba.core import types as _nbtypes
+from numba.extending import intrinsic  # an LLVM call, not a dispatcher: nothing for the cache to key
 
 from solvers._compiled import (
     EXPONENTIAL,
@@ -187,6 +190,142 @@ def new_heap(tn, sid):
 #: tags of the operator kinds in :func:`column_pass` (internal; users pick operators by class)
 OP_DENSE = 0
 OP_SPARSE = 1
+OP_LOWRANK = 2
+OP_KERNEL = 3
+
+#: compiled kernel families of the on-the-fly operator (``kint[0]``; see :func:`_kernel_pass`)
+KER_RING = 0
+KER_SKEW = 1
+KER_PRODUCT = 2
+KER_STEP = 3
+KER_USER = 4
+#: work units of one kernel evaluation in the chunk budget (a cosine costs about as much as 16 entry updates)
+KERNEL_WORK = 16
+_TWO_PI = 2.0 * math.pi
+
+
+@intrinsic
+def call_kernel_address(typingctx, addr, x, z):
+    """Call the C function ``double w(double, double)`` at address ``addr`` (an int64): a user's
+    kernel compiled by :func:`solvers._compiled.cfunc`.  The address is data, not code, so the loops
+    that call it stay in the on-disk cache."""
+    sig = _nbtypes.float64(_nbtypes.int64, _nbtypes.float64, _nbtypes.float64)
+
+    def codegen(context, builder, signature, args):
+        dbl = ir.DoubleType()
+        fnty = ir.FunctionType(dbl, [dbl, dbl])
+        fn = builder.inttoptr(args[0], fnty.as_pointer())
+        return builder.call(fn, [args[1], args[2]])
+
+    return sig, codegen
+
+
+# The weights W_ij = w(xi_i, xi_j) / N of each family, one function each: the pass runs one loop per
+# family (a family test inside the loop would be if-converted by LLVM, evaluating every family's
+# cosine for every entry).  Step kernels read a table of values / N (the bits of the dense weights).
+@njit(inline="always")
+def _w_ring(kpar, kxi, kcell, kint, i, j):
+    return (kpar[0] + kpar[1] * math.cos(_TWO_PI * (kxi[i] - kxi[j]))) / kxi.shape[0]
+
+
+@njit(inline="always")
+def _w_skew(kpar, kxi, kcell, kint, i, j):
+    x = kxi[i]
+    z = kxi[j]
+    return (0.8 + 0.6 * x - 0.4 * z + 0.5 * math.sin(_TWO_PI * (x - z))) / kxi.shape[0]
+
+
+@njit(inline="always")
+def _w_product(kpar, kxi, kcell, kint, i, j):
+    return 2.0 * kxi[i] * kxi[j] / kxi.shape[0]
+
+
+@njit(inline="always")
+def _w_step(kpar, kxi, kcell, kint, i, j):
+    return kpar[kcell[i] * kint[1] + kcell[j]]
+
+
+@njit(inline="always")
+def _w_user(kpar, kxi, kcell, kint, i, j):
+    return call_kernel_address(kint[2], kxi[i], kxi[j]) / kxi.shape[0]
+
+
+@njit(inline="always")
+def _value_pass(weight, kpar, kxi, kcell, kint, j, scale, state, level, shift, flagged):
+    n = state.shape[0]
+    if level.shape[0] == 0:
+        for i in range(n):
+            state[i] += scale * weight(kpar, kxi, kcell, kint, i, j)
+        return 0
+    nf = 0
+    for i in range(n):
+        a = state[i] + scale * weight(kpar, kxi, kcell, kint, i, j)
+        state[i] = a
+        if a > level[i] + shift:
+            flagged[nf] = i
+            nf += 1
+    return nf
+
+
+@njit(inline="always")
+def _value_column(weight, kpar, kxi, kcell, kint, j, out):
+    for i in range(out.shape[0]):
+        out[i] = weight(kpar, kxi, kcell, kint, i, j)
+
+
+@njit(inline="always")
+def _kernel_pass(kpar, kxi, kcell, kint, j, scale, state, level, shift, flagged):
+    """``state[i] += scale * W_ij`` with ``W_ij = w(xi_i, xi_j) / N`` evaluated now (nothing of size
+    ``N x N`` exists), fused with the optional check; ``kint = (family, cells, address)``:
+
+    * ``KER_RING``: ``(kpar[0] + kpar[1] cos(2 pi (x - z))) / N``;
+    * ``KER_SKEW``: ``(0.8 + 0.6 x - 0.4 z + 0.5 sin(2 pi (x - z))) / N``;
+    * ``KER_PRODUCT``: ``2 x z / N``;
+    * ``KER_STEP``: ``kpar[kcell[i] * cells + kcell[j]]`` (the table ``values / N``, row-major);
+    * ``KER_USER``: ``w(x, z) / N`` with the C function ``w`` at the address ``kint[2]``;
+
+    with ``x = kxi[i]``, ``z = kxi[j]``.  The expressions are those of :mod:`solvers.graphons` in the
+    same order of operations, so where libm and numpy agree the weights are the dense ones to the bit.
+    """
+    fam = kint[0]
+    if fam == KER_RING:
+        return _value_pass(_w_ring, kpar, kxi, kcell, kint, j, scale, state, level, shift, flagged)
+    if fam == KER_SKEW:
+        return _value_pass(_w_skew, kpar, kxi, kcell, kint, j, scale, state, level, shift, flagged)
+    if fam == KER_PRODUCT:
+        return _value_pass(_w_product, kpar, kxi, kcell, kint, j, scale, state, level, shift, flagged)
+    if fam == KER_STEP:
+        return _value_pass(_w_step, kpar, kxi, kcell, kint, j, scale, state, level, shift, flagged)
+    return _value_pass(_w_user, kpar, kxi, kcell, kint, j, scale, state, level, shift, flagged)
+
+
+@njit
+def weight_column(kpar, kxi, kcell, kint, j, out):
+    """``out[i] = W_ij = w(xi_i, xi_j) / N`` for every ``i``, the diagonal included: the evaluation of
+    :func:`_kernel_pass` without the state (the Python reference loops; the benchmark baseline)."""
+    fam = kint[0]
+    if fam == KER_RING:
+        _value_column(_w_ring, kpar, kxi, kcell, kint, j, out)
+    elif fam == KER_SKEW:
+        _value_column(_w_skew, kpar, kxi, kcell, kint, j, out)
+    elif fam == KER_PRODUCT:
+        _value_column(_w_product, kpar, kxi, kcell, kint, j, out)
+    elif fam == KER_STEP:
+        _value_column(_w_step, kpar, kxi, kcell, kint, j, out)
+    else:
+        _value_column(_w_user, kpar, kxi, kcell, kint, j, out)
+
+
+@njit
+def weight_row_sums(kpar, kxi, kcell, kint, out):
+    """``out[i] += sum_{j != i} W_ij`` (``O(N^2)`` evaluations, one column at a time, no matrix)."""
+    n = out.shape[0]
+    col = np.empty(n)
+    for j in range(n):
+        weight_column(kpar, kxi, kcell, kint, j, col)
+        col[j] = 0.0
+        for i in range(n):
+            out[i] += col[i]
 
 
 @njit(inline="always")
@@ -262,34 +401,72 @@ def _sparse_pass(data, indices, indptr, j, scale, state, level, shift, flagged):
 
 
 @njit(inline="always")
+def _lowrank_pass(F, j, scale, state, level, shift, flagged):
+    """``F = [U s / N | V]`` (``N x 2R``, columns contiguous): ``state += scale (U s / N) V[j]``, one
+    sequential pass per rank (the fused check on the last)."""
+    R = F.shape[1] // 2
+    n = state.shape[0]
+    for r in range(R - 1):
+        c = scale * F[j, R + r]
+        for i in range(n):
+            state[i] += c * F[i, r]
+    c = scale * F[j, 2 * R - 1]
+    if level.shape[0] == 0:
+        for i in range(n):
+            state[i] += c * F[i, R - 1]
+        return 0
+    nf = 0
+    for i in range(n):
+        a = state[i] + c * F[i, R - 1]
+        state[i] = a
+        if a > level[i] + shift:
+            flagged[nf] = i
+            nf += 1
+    return nf
+
+
+@njit(inline="always")
 def column_pass(op, j, scale, state, level, shift, flagged):
     """The one compiled access to the weights: ``state += scale * W[:, j]``, the diagonal included
     (callers overwrite ``state[j]``), fused with an optional check.
 
-    ``op`` is the tuple :meth:`SynapticOperator.kernel_args` ``(tag, dense, data, indices, indptr)``.
-    With an empty ``level`` that is all, and 0 is returned.  Otherwise ``level`` has ``N`` entries and
-    the same pass writes to ``flagged[:n]`` (``n`` returned) the rows ``i`` it updated that end with
-    ``state[i] > level[i] + shift``, each once, in any order.  (Exact local path: ``state`` is ``Y``,
-    ``level`` is ``Z`` and ``shift`` the kick allowance ``kappa e^{t - t_ref}``; the rows are the
-    neurons this spike kicked beyond the validity of their bound.)  A row the pass does not update
-    is never listed: a kind that skips rows (sparse) is correct because only a kick can end the
-    validity of a bound.
+    ``op`` is the tuple :meth:`SynapticOperator.kernel_args` ``(tag, dense, data, indices, indptr,
+    kpar, kxi, kcell, kint)``.  With an empty ``level`` that is all, and 0 is returned.  Otherwise
+    ``level`` has ``N`` entries and the same pass writes to ``flagged[:n]`` (``n`` returned) the rows
+    ``i`` it updated that end with ``state[i] > level[i] + shift``, each once, in increasing order.
+    (Exact local path: ``state`` is ``Y``, ``level`` is ``Z`` and ``shift`` the kick allowance
+    ``kappa e^{t - t_ref}``; the rows are the neurons this spike kicked beyond the validity of their
+    bound.)  A row the pass does not update is never listed: a kind that skips rows (sparse) is
+    correct because only a kick can end the validity of a bound.
 
-    A new operator kind adds one branch here (its tag, its arrays in the tuple) and one in
-    :func:`column_nnz`; the loops never look inside ``op``.
+    Kinds: ``OP_DENSE`` (column ``j`` of ``dense``), ``OP_SPARSE`` (CSC ``data, indices, indptr``),
+    ``OP_LOWRANK`` (``dense = [U s / N | V]``, ``N x 2R``: ``O(N R)``), ``OP_KERNEL`` (on the fly:
+    :func:`_kernel_pass` on the slots ``kpar, kxi, kcell, kint``).  A new operator
+    kind adds one branch here (its tag, its arrays in the tuple) and one in :func:`column_nnz`; the
+    loops never look inside ``op``.
     """
     tag = op[0]
     if tag == OP_DENSE:
         return _dense_pass(op[1][:, j], scale, state, level, shift, flagged)
-    return _sparse_pass(op[2], op[3], op[4], j, scale, state, level, shift, flagged)
+    if tag == OP_SPARSE:
+        return _sparse_pass(op[2], op[3], op[4], j, scale, state, level, shift, flagged)
+    if tag == OP_LOWRANK:
+        return _lowrank_pass(op[1], j, scale, state, level, shift, flagged)
+    return _kernel_pass(op[5], op[6], op[7], op[8], j, scale, state, level, shift, flagged)
 
 
 @njit(inline="always")
 def column_nnz(op, j):
-    """State entries :func:`column_pass` touches for column ``j`` (its cost in chunk work units)."""
-    if op[0] == OP_DENSE:
+    """Work of :func:`column_pass` for column ``j`` in chunk units (one per state entry touched, times
+    the rank for ``OP_LOWRANK``, times KERNEL_WORK for ``OP_KERNEL``)."""
+    tag = op[0]
+    if tag == OP_DENSE:
         return op[1].shape[0]
-    return op[4][j + 1] - op[4][j]
+    if tag == OP_SPARSE:
+        return op[4][j + 1] - op[4][j]
+    if tag == OP_LOWRANK:
+        return op[1].shape[0] * (op[1].shape[1] // 2)
+    return op[6].shape[0] * KERNEL_WORK
 
 
 # ----------------------------------------------------------------------------- local bounds

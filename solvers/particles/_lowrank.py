@@ -17,9 +17,19 @@ buffers are full (the driver grows them in place and calls again) and ``CHUNK_DO
 budget of candidates is spent.  A resumed run is identical to an uninterrupted one (the random
 numbers are counter-based: functions of the candidate number, never of the call boundaries).
 
-Layout of ``fs``: ``[t_ref, t_gen, err_t, err_v, err_b, t_anc, e_anc, ie_anc]`` (the last three: the
-global loop's anchor of the decay factor); of ``ist``: ``[k, g, n_sp, n_c, r_idx,
-n_rebase, err_j]`` (``k`` candidates processed, ``g`` generated; the global loop only).
+The loops are the *chunks* of :mod:`solvers.particles._chunks`: the driver
+(:mod:`solvers.particles.lowrank`) calls them again until the run is over, and between two calls
+checks the wall-clock budget, moves the progress bar and lets Ctrl-C through.  Budgets: candidates
+(exact loops) or work units (clock loop: one per neuron and rank of a step).
+
+Layout of ``fs``: ``[t_ref, t_gen, err_t, err_v, err_b, t_anc, e_anc, ie_anc, t_now]`` (``t_anc, e_anc,
+ie_anc``: the global loop's anchor of the decay factor; ``t_now``: the simulated time reached, for the
+progress bar); of ``ist``: ``[k, g, n_sp, n_c, r_idx, n_rebase, err_j]`` (``k`` candidates processed,
+``g`` generated, the global loop only; ``k`` is the next step of the clock loop).
+
+The unbounded-intensity mode of the per-neuron streams is not here: it is the dense path's loop
+(:func:`solvers.particles._kernels._exact_chunk`, tangent bounds with a kick allowance) with the
+low-rank column pass (``OP_LOWRANK``), ``O(N R)`` per spike.
 """
 from __future__ import annotations
 
@@ -43,7 +53,6 @@ from solvers.particles._kernels import (
     _mix,
     _next_time,
     heap_update,
-    heapify,
     new_heap,
     sift_down,
     uniform,
@@ -67,8 +76,10 @@ _TWO_M53 = 1.0 / 9007199254740992.0
 #: the decay factor is a Taylor polynomial around an anchor time within this distance (else an exp)
 ANCHOR_SPAN = 2.0 ** -10
 
-F_TREF, F_TGEN, F_ERRT, F_ERRV, F_ERRB, F_TANC, F_EANC, F_IEANC = 0, 1, 2, 3, 4, 5, 6, 7
+F_TREF, F_TGEN, F_ERRT, F_ERRV, F_ERRB, F_TANC, F_EANC, F_IEANC, F_TNOW = 0, 1, 2, 3, 4, 5, 6, 7, 8
+N_FS = 9
 I_K, I_G, I_NSP, I_NC, I_RIDX, I_NREB, I_ERRJ = 0, 1, 2, 3, 4, 5, 6
+N_IST = 7
 
 
 @intrinsic
@@ -262,6 +273,7 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
     a1 = A[1]
     a2 = A[2]
     t_gate = min(t_end, rec_t[r_idx]) if r_idx < n_rec else t_end
+    t_now = fs[F_TNOW]
     left = budget
     finished = False
     if n_sp >= cap:
@@ -305,6 +317,7 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
         ck = np.uint64(k) * _TWO + _ONE
         k += 1
         left -= 1
+        t_now = t
         du = t - t_anc
         if not (du <= ANCHOR_SPAN):
             t_anc = t
@@ -396,6 +409,8 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
         while r_idx < n_rec:
             _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
             r_idx += 1
+        t_now = t_end
+    fs[F_TNOW] = t_now
     fs[F_TREF] = t_ref
     fs[F_TGEN] = t_gen
     fs[F_TANC] = t_anc
@@ -411,17 +426,14 @@ def global_loop(rec, nrank, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p
 
 
 @njit
-def neuron_init(x0, fam, p0, p1, p2, local, fsup, fI0, keys, sids, root1, tn, Lb, ctr, fs, ist):
-    """Per-neuron streams: bounds (from the initial potentials ``x0``, as the dense path), first
-    candidates (uniform 0 of each stream) and the heap.  Returns ``(status, heap, pos)``."""
+def neuron_init(x0, fsup, keys, sids, root1, tn, Lb, ctr, fs, ist):
+    """Per-neuron streams, bounded intensity: the global bound ``L = sup f`` for every neuron, first
+    candidates (uniform 0 of each stream, as the dense path) and the heap.  Returns ``(status, heap,
+    pos)``."""
     N = x0.shape[0]
     status = OK
     for i in range(N):
-        if local:
-            fx = intensity_value(fam, p0, p1, p2, x0[i])
-            Lb[i] = fx if fx > fI0 else fI0
-        else:
-            Lb[i] = fsup
+        Lb[i] = fsup
         if not (Lb[i] < np.inf) and status == OK:
             status = NOT_FINITE
             fs[F_ERRT] = 0.0
@@ -434,15 +446,15 @@ def neuron_init(x0, fam, p0, p1, p2, local, fsup, fI0, keys, sids, root1, tn, Lb
 
 
 @njit
-def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam, p0, p1, p2, local, fI0,
+def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam, p0, p1, p2,
                 I0, xr, t_end, rec_t, states, st, sn, max_spikes, root1, budget):
     """Exact thinning with the dense path's per-neuron streams and event order (``(time, stream_id)``
-    heap): the same candidates, the same uniforms, the same decisions as
-    :func:`solvers.particles._kernels._exact_leaky_loop`, with the potential read from the low-rank
-    state.  ``O(log N + R)`` per candidate; with a local bound (unbounded ``f``) a spike of ``j``
-    redraws every ``i != j`` with ``W_ij > 0`` (``O(N R)``, then one heapify), as the dense path does."""
-    N = rec.shape[0]
+    heap) and the global bound of a bounded intensity: the same candidates, the same uniforms, the
+    same decisions as :func:`solvers.particles._kernels._exact_chunk`, with the potential read from the
+    low-rank state.  ``O(log N + R)`` per candidate, ``O(R)`` per spike; at most ``budget``
+    candidates per call."""
     t_ref = fs[F_TREF]
+    t_now = fs[F_TNOW]
     n_sp = ist[I_NSP]
     n_c = ist[I_NC]
     r_idx = ist[I_RIDX]
@@ -467,6 +479,7 @@ def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam,
         while r_idx < n_rec and rec_t[r_idx] < t:
             _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
             r_idx += 1
+        t_now = t
         n_c += 1
         done += 1
         dt_ref = t - t_ref
@@ -494,7 +507,6 @@ def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam,
             break
         u = uniform(keys[j], ctr[j], root1)
         ctr[j] += _ONE
-        xj = x
         if u * Lj < fx:
             if n_sp >= max_spikes:
                 status = TOO_MANY_SPIKES
@@ -511,33 +523,6 @@ def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam,
                 dt_ref = 0.0
                 n_reb += 1
             _spike_update(rec, j, nrank, A, math.exp(dt_ref), xr, I0)
-            xj = xr
-            if local:
-                em = math.exp(-dt_ref)
-                bad = False
-                for i in range(N):
-                    if i == j:
-                        continue
-                    w = 0.0
-                    for r in range(nrank):
-                        w += rec[i, 1 + r] * rec[j, 1 + nrank + r]
-                    if w > 0.0:
-                        fxi = intensity_value(fam, p0, p1, p2, _potential(rec, i, nrank, A, I0, em))
-                        Lb[i] = fxi if fxi > fI0 else fI0
-                        if not (Lb[i] < np.inf) and not bad:
-                            bad = True
-                            fs[F_ERRT] = t
-                            ist[I_ERRJ] = i
-                            fs[F_ERRV] = Lb[i]
-                        tn[i] = _next_time(t, Lb[i], keys[i], ctr[i], root1)
-                        ctr[i] += _ONE
-                if bad:
-                    status = NOT_FINITE
-                    break
-                heapify(heap, pos, tn, sids)
-        if local:
-            fxj = fx if xj == x else intensity_value(fam, p0, p1, p2, xj)
-            Lb[j] = fxj if fxj > fI0 else fI0
         tn[j] = _next_time(t, Lb[j], keys[j], ctr[j], root1)
         ctr[j] += _ONE
         if heap[0] == j:
@@ -548,6 +533,8 @@ def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam,
         while r_idx < n_rec:
             _save_state(rec, nrank, A, I0, math.exp(-(rec_t[r_idx] - t_ref)), states, r_idx)
             r_idx += 1
+        t_now = t_end
+    fs[F_TNOW] = t_now
     fs[F_TREF] = t_ref
     ist[I_NSP] = n_sp
     ist[I_NC] = n_c
@@ -558,12 +545,13 @@ def neuron_loop(rec, nrank, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam,
 
 @njit
 def clock_loop(rec, nrank, fs, ist, fam, p0, p1, p2, I0, xr, keys, root1, grid, rec_t, states, st, sn,
-               max_spikes, fired, acc):
+               max_spikes, fired, acc, budget):
     """The clock scheme of :mod:`solvers.particles.clock` with low-rank kicks: ``rec[:, 0]`` holds ``X``;
     at the end of a step the fired neurons' ``a_r = sum_m V_{j_m r}`` is formed (``O(n_fired R)``) and
     every ``X_i += sum_r Us_ir a_r`` (``O(N R)``), then the fired neurons are reset (their own kicks
     are lost: the reset wins).  ``ist[I_K]`` is the next step; returns ``BUFFER_FULL`` before a step
-    when fewer than ``N`` spike slots are free."""
+    when fewer than ``N`` spike slots are free, ``CHUNK_DONE`` before a step once ``budget`` work
+    units (``N (R + 1)`` per step) are used."""
     N = rec.shape[0]
     n_steps = grid.shape[0] - 1
     k0 = ist[I_K]
@@ -573,10 +561,15 @@ def clock_loop(rec, nrank, fs, ist, fam, p0, p1, p2, I0, xr, keys, root1, grid, 
     cap = st.shape[0]
     status = OK
     k = k0
+    work = 0
     while k < n_steps:
+        if work >= budget:
+            status = CHUNK_DONE
+            break
         if n_sp + N > cap:
             status = BUFFER_FULL
             break
+        work += N * (nrank + 1)
         t0 = grid[k]
         t1 = grid[k + 1]
         h = t1 - t0
@@ -642,6 +635,7 @@ def clock_loop(rec, nrank, fs, ist, fam, p0, p1, p2, I0, xr, keys, root1, grid, 
             for i in range(N):
                 states[r_idx, i] = rec[i, 0]
             r_idx += 1
+    fs[F_TNOW] = grid[k]
     ist[I_K] = k
     ist[I_NSP] = n_sp
     ist[I_NC] += N * (k - k0)

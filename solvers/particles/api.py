@@ -119,7 +119,9 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
         Drift, intensity and reset.
     weights : ndarray (N, N), scipy sparse matrix, or SynapticOperator
         ``W_ij`` (row ``i`` postsynaptic); a :class:`~solvers.particles.LowRankOperator` runs its own
-        compiled loops (``O(R)`` per event, see :mod:`solvers.particles.lowrank`).  Dense float32
+        compiled loops (``O(R)`` per event, see :mod:`solvers.particles.lowrank`); an
+        :class:`~solvers.particles.OnTheFlyOperator` evaluates ``w(xi_i, xi_j) / N`` for the firing
+        column (``O(N)`` per spike, no ``N x N`` memory, see :mod:`solvers.particles.onthefly`).  Dense float32
         stays float32 (the state is float64); dense arrays are used in Fortran order (no copy if
         already so, one copy otherwise).  Sparse matrices are used in CSC format.
     t_end : float
@@ -252,18 +254,15 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
                      if isinstance(op, _lowrank.LowRankOperator) else _exact.run_exact_leaky)
         if use_compiled:  # compile or load the loop for these types outside the timed region
             tiny = op.tiny()
-            run_exact(tiny, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
-                                   x0=np.zeros(tiny.N), keys=keys[:tiny.N], sids=sids[:tiny.N], root1=root[1],
-                                   t_end=1e-300,
-                                   record_times=rec[:0], max_spikes=1)
+            run_exact(tiny, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset, x0=np.zeros(tiny.N),
+                      keys=keys[:tiny.N], sids=sids[:tiny.N], root1=root[1], t_end=1e-300, record_times=rec[:0],
+                      max_spikes=1)
         t0 = time.perf_counter()
         with RunMonitor(method=method, N=N, t_end=t_end, max_wall_time=max_wall_time, progress=progress) as mon:
-            # the low-rank loops do not run in chunks yet (no monitor: no Ctrl-C inside, no budget)
-            compiled_monitor = {} if isinstance(op, _lowrank.LowRankOperator) else {"monitor": mon}
             if use_compiled:
-                out = run_exact(op, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset,
-                                             x0=x0a, keys=keys, sids=sids, root1=root[1], t_end=t_end,
-                                             record_times=rec, max_spikes=int(max_spikes), **compiled_monitor)
+                out = run_exact(op, fam, local=local, fsup=fsup, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys,
+                                sids=sids, root1=root[1], t_end=t_end, record_times=rec,
+                                max_spikes=int(max_spikes), monitor=mon)
             else:
                 out = _exact.run_exact_python(op, model, local=local, fsup=fsup, x0=x0a, keys=keys, sids=sids,
                                               root1=root[1], t_end=t_end, record_times=rec,
@@ -287,11 +286,9 @@ def simulate(model: NeuronModel, weights: Any, t_end: float, initial: Any = _MIS
                                    root1=root[1], grid=grid[:1], record_times=rec[:0], max_spikes=1, fsup=fsup)
         t0 = time.perf_counter()
         with RunMonitor(method=method, N=N, t_end=t_end, max_wall_time=max_wall_time, progress=progress) as mon:
-            compiled_monitor = {} if isinstance(op, _lowrank.LowRankOperator) else {"monitor": mon}
             if use_compiled:
-                out = run_clock(op, fam, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys,
-                                             root1=root[1], grid=grid, record_times=rec,
-                                             max_spikes=int(max_spikes), fsup=fsup, **compiled_monitor)
+                out = run_clock(op, fam, I0=drift.I0, xr=model.reset, x0=x0a, keys=keys, root1=root[1], grid=grid,
+                                record_times=rec, max_spikes=int(max_spikes), fsup=fsup, monitor=mon)
             else:
                 out = _clock.run_clock_python(op, model, x0=x0a, keys=keys, root1=root[1], grid=grid,
                                               record_times=rec, max_spikes=int(max_spikes), ode_step=ode_step,

@@ -58,15 +58,23 @@ Candidates (``streams`` of the operator)
       threshold: the potentials are computed by other sums).  Costs ``O(log N + R)`` per candidate,
       with ``log2 N`` heap levels of random memory traffic at large ``N`` (several times the global
       stream's cost at ``N = 10^6``), and ``3 N`` more words of memory.  Also the only choice for an
-      unbounded non-decreasing intensity (local bounds): a spike of ``j`` then redraws every
-      ``i != j`` with ``W_ij > 0``, ``O(N R)`` per spike (the dense path's rule; without the matrix).
+      unbounded non-decreasing intensity (local bounds): that mode *is* the dense path's loop
+      (:func:`solvers.particles.exact.run_exact_leaky`: tangent bounds with a kick allowance, renewed
+      when a kick uses up a neuron's headroom) with the low-rank column pass of
+      :meth:`LowRankOperator.kernel_args` (``state += (U s / N) V[j]``, ``O(N R)`` per spike, fused with
+      the check of the bounds as for dense weights); so the spikes are again the dense path's (up to
+      decisions within rounding), at ``O(N R)`` per spike and ``N (2 R + 6)`` words of memory.
 
 Clock method: the kicks of the neurons that fired in a step are summed in ``R`` numbers, then added
 to every neuron, ``O(N R)`` per step (dense: ``O(N)`` per spike).
 
-The compiled loops are in :mod:`solvers.particles._lowrank`.  They are resumable: when the spike
-buffers are full they return, the buffers are grown in place (``ndarray.resize``: no copy of the
-spikes kept), and the loop resumes where it stopped, with identical results.  Peak memory for
+The compiled loops are in :mod:`solvers.particles._lowrank`.  They run in chunks, like the dense
+path's (:mod:`solvers.particles._chunks`): a chunk returns after about ``CHUNK_WORK`` work units
+(GLOBAL_CANDIDATE_WORK = 32 per candidate of the global stream, 64 per candidate of the per-neuron
+streams, ``N (R + 1)`` per clock step), or when the spike buffers are full (they are grown in place,
+``ndarray.resize``: no copy of the spikes kept), and the driver calls it again; between chunks the
+wall-clock budget (``max_wall_time``), the progress bar and Ctrl-C are handled.  A chunked run is
+identical to a run in one chunk (the random numbers are counter-based; tested).  Peak memory for
 ``N = 10^6``, ``R = 3``: the factors (48 MB), the packed records (64 MB) and the spikes (16 bytes each).
 """
 from __future__ import annotations
@@ -79,12 +87,15 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from solvers._compiled import intensity_value, intensity_values
+from solvers._compiled import intensity_values
 from solvers.errors import bad_argument
 from solvers.graphons import Kernel, LowRankFactors, validate_weights
+from solvers.particles import _chunks
 from solvers.particles import _lowrank as _lr
-from solvers.particles.exact import LoopOutput
-from solvers.particles.operators import SynapticOperator
+from solvers.particles._chunks import RunMonitor
+from solvers.particles._kernels import CANDIDATE_WORK, OP_LOWRANK
+from solvers.particles.exact import LoopOutput, run_exact_leaky
+from solvers.particles.operators import EMPTY_KERNEL_SLOTS, SynapticOperator
 from solvers.validation import check_bool, check_choice, check_instance, check_int
 
 __all__ = ["LowRankOperator", "STREAMS", "truncated_svd", "run_exact", "run_clock"]
@@ -95,7 +106,9 @@ log = logging.getLogger(__name__)
 STREAMS = ("global", "per-neuron")
 #: candidates drawn ahead of the one processed (ring buffer; a power of two)
 PREFETCH_DISTANCE = 16
-_BUDGET = 1 << 62
+#: chunk work units per candidate of the global stream (a random record read and a few multiply-adds,
+#: 10-60 ns from small to large N: half a per-neuron candidate's heap update, CANDIDATE_WORK = 64)
+GLOBAL_CANDIDATE_WORK = 32
 _ALIGN = 64
 #: cells of the intensity table that decides most acceptances without evaluating f
 INTENSITY_CELLS = 4096
@@ -132,7 +145,7 @@ class LowRankOperator(SynapticOperator):
         :func:`verification.graphs.low_rank_error`.
     """
 
-    tag = 2
+    tag = OP_LOWRANK
 
     def __init__(self, U: Any, s: Any, V: Any, *, streams: str = "global"):
         self.factors = LowRankFactors(U=U, s=s, V=V)
@@ -142,6 +155,7 @@ class LowRankOperator(SynapticOperator):
         self.rank = self.factors.rank
         self.dtype = np.dtype(np.float64)
         self.singular_values: np.ndarray | None = None
+        self._columns: np.ndarray | None = None
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -190,16 +204,28 @@ class LowRankOperator(SynapticOperator):
         return self.factors.V
 
     def kernel_args(self):
-        raise RuntimeError("internal error: LowRankOperator has its own compiled loops "
-                           "(solvers.particles.lowrank.run_exact / run_clock), not the dense/sparse branch")
+        """The column interface of :mod:`solvers.particles.operators` (``OP_LOWRANK``: the ``dense`` slot
+        holds ``[U s / N | V]``, ``N x 2R``, built at the first call): ``O(N R)`` per spike.  Used by
+        the dense path's loop for unbounded intensities; bounded ones run the ``O(R)`` loops of this
+        module."""
+        if self._columns is None:
+            F = np.empty((self.N, 2 * self.rank), order="F")
+            F[:, :self.rank] = self.U * (self.s / self.N)
+            F[:, self.rank:] = self.V
+            self._columns = F
+        empty = np.empty(0)
+        idx = np.empty(0, dtype=np.int32)
+        return (self.tag, self._columns, empty, idx, idx, *EMPTY_KERNEL_SLOTS)
 
     def column(self, j: int) -> np.ndarray:
         """``W[:, j] = U (s * V[j]) / N`` (``O(N R)``; the diagonal entry included)."""
         return self.U @ (self.s * self.V[j]) / self.N
 
     def tiny(self) -> LowRankOperator:
-        n = self.rank
-        return LowRankOperator(np.zeros((n, n)), np.zeros(n), np.zeros((n, n)), streams=self.streams)
+        # at least 2 rows: numba types a 1-row array as C-contiguous (both flags set), another signature
+        # than the F-ordered columns of kernel_args
+        n, r = max(self.rank, 2), self.rank
+        return LowRankOperator(np.zeros((n, r)), np.zeros(r), np.zeros((n, r)), streams=self.streams)
 
     @property
     def nbytes(self) -> int:
@@ -427,45 +453,88 @@ def _grow(st: np.ndarray, sn: np.ndarray, need: int) -> None:
 
 
 def _output(status: int, fs: np.ndarray, ist: np.ndarray, st: np.ndarray, sn: np.ndarray, states: np.ndarray,
-            N: int) -> LoopOutput:
+            N: int, n_chunks: int) -> LoopOutput:
     n_sp = int(ist[_lr.I_NSP])
     st.resize(n_sp, refcheck=False)
     sn.resize(n_sp, refcheck=False)
     if status != _lr.OK:
         return LoopOutput(status, float(fs[_lr.F_ERRT]), int(ist[_lr.I_ERRJ]), float(fs[_lr.F_ERRV]),
                           float(fs[_lr.F_ERRB]), np.empty(0), np.empty(0, np.int64), int(ist[_lr.I_NC]),
-                          np.empty((0, N)), int(ist[_lr.I_NREB]))
+                          np.empty((0, N)), int(ist[_lr.I_NREB]), 0, n_chunks)
     return LoopOutput(status, math.nan, -1, math.nan, math.nan, st, sn, int(ist[_lr.I_NC]), states,
-                      int(ist[_lr.I_NREB]))
+                      int(ist[_lr.I_NREB]), 0, n_chunks)
+
+
+def _loop_state() -> tuple[np.ndarray, np.ndarray]:
+    fs = np.zeros(_lr.N_FS)
+    fs[[_lr.F_ERRT, _lr.F_ERRV, _lr.F_ERRB]] = math.nan
+    fs[_lr.F_TANC] = -math.inf
+    ist = np.zeros(_lr.N_IST, dtype=np.int64)
+    ist[_lr.I_ERRJ] = -1
+    return fs, ist
+
+
+def _budget(chunk_work: int | None, per_unit: int) -> int:
+    """Candidates (or work units with ``per_unit = 1``) per compiled call: the chunk budget of
+    :mod:`solvers.particles._chunks` (read at each run) over the work of one unit."""
+    work = _chunks.CHUNK_WORK if chunk_work is None else chunk_work
+    return max(1, int(work) // per_unit)
+
+
+def _drive(step, fs: np.ndarray, ist: np.ndarray, st: np.ndarray, sn: np.ndarray, monitor: RunMonitor,
+           reserve: int) -> tuple[int, int]:
+    """Call the chunk ``step()`` until the run is over: grow the spike buffers when full (``reserve``:
+    free slots a chunk needs), update ``monitor`` between chunks (budget, progress bar; Ctrl-C
+    propagates there).  Returns ``(status, chunks)``."""
+    n_chunks = 0
+    while True:
+        status = step()
+        n_chunks += 1
+        if status == _lr.BUFFER_FULL:
+            _grow(st, sn, int(ist[_lr.I_NSP]) + reserve)
+        elif status != _lr.CHUNK_DONE:
+            break
+        monitor.update(fs[_lr.F_TNOW], ist[_lr.I_NSP], ist[_lr.I_NC])
+    monitor.update(fs[_lr.F_TNOW], ist[_lr.I_NSP], ist[_lr.I_NC], final=True)
+    return status, n_chunks
 
 
 def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: float, xr: float, x0: np.ndarray,
               keys: np.ndarray, sids: np.ndarray, root1, t_end: float, record_times: np.ndarray,
-              max_spikes: int, root0, budget: int = _BUDGET, capacity: int | None = None,
-              intensity_cells: int | None = INTENSITY_CELLS) -> LoopOutput:
+              max_spikes: int, root0, monitor: RunMonitor | None = None, chunk_work: int | None = None,
+              capacity: int | None = None, intensity_cells: int | None = INTENSITY_CELLS) -> LoopOutput:
     """Exact loop for a :class:`LowRankOperator`, the leaky drift and a named intensity family (the
     arguments of :func:`solvers.particles.exact.run_exact_leaky`, plus the root key's first word
-    ``root0`` for the global stream).  ``budget`` (candidates per compiled call) and ``capacity``
-    (initial spike buffers) only change how often the loop returns to Python, never the result;
-    ``intensity_cells=None`` disables the acceptance table (every candidate evaluates ``f``: the same
-    decisions, for the tests)."""
+    ``root0`` for the global stream), run in chunks of about ``chunk_work`` work units (default
+    :data:`solvers.particles._chunks.CHUNK_WORK`; GLOBAL_CANDIDATE_WORK per candidate of the global
+    stream, ``CANDIDATE_WORK`` per candidate of the per-neuron streams) with ``monitor`` called
+    between chunks.  ``chunk_work`` and ``capacity`` (initial spike buffers) only change how often
+    the loop returns to Python, never the result; ``intensity_cells=None`` disables the acceptance
+    table (every candidate evaluates ``f``: the same decisions, for the tests).
+
+    An unbounded intensity (``local=True``, per-neuron streams only) runs the dense path's loop
+    with the low-rank column pass (:func:`solvers.particles.exact.run_exact_leaky`)."""
     fam, p0, p1, p2 = fam_args
     N = op.N
-    if local and op.streams == "global":
-        raise bad_argument("weights", op, "the global candidate stream needs a bounded intensity (finite sup f)",
-                           "use weights.with_streams('per-neuron') (local bounds, O(N R) per spike), "
-                           "a bounded intensity, or method='clock'")
+    monitor = monitor if monitor is not None else RunMonitor(method="exact", N=N, t_end=t_end, progress=False)
+    if local:
+        if op.streams == "global":
+            raise bad_argument("weights", op, "the global candidate stream needs a bounded intensity (finite sup f)",
+                               "use weights.with_streams('per-neuron') (the dense path's local bounds, O(N R) per "
+                               "spike), a bounded intensity, or method='clock'")
+        return run_exact_leaky(op, fam_args, local=True, fsup=fsup, I0=I0, xr=xr, x0=x0, keys=keys, sids=sids,
+                               root1=root1, t_end=t_end, record_times=record_times, max_spikes=max_spikes,
+                               monitor=monitor, chunk_work=chunk_work)
     rec, _buf, nr = _packed(op, np.asarray(x0, dtype=np.float64) - I0)
     A = np.zeros(nr)
-    fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan, -math.inf, 0.0, 0.0])
-    ist = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.int64)
+    fs, ist = _loop_state()
     cap = capacity if capacity is not None else _capacity(N, fsup, t_end, max_spikes)
     st = np.empty(cap)
     sn = np.empty(cap, dtype=np.int64)
     states = np.empty((record_times.shape[0], N))
     rec_t = np.ascontiguousarray(record_times, dtype=np.float64)
-    budget = int(budget)
     if op.streams == "global":
+        budget = _budget(chunk_work, GLOBAL_CANDIDATE_WORK)
         key = np.uint64(_lr.global_key(np.uint64(root0), np.uint64(root1)))  # numba returns a Python int
         use_order = not np.array_equal(sids, np.arange(N, dtype=sids.dtype))
         order = np.argsort(sids, kind="stable").astype(np.int64) if use_order else np.empty(0, np.int64)
@@ -479,42 +548,43 @@ def run_exact(op: LowRankOperator, fam_args, *, local: bool, fsup: float, I0: fl
             ftab, f_lo, f_inv_h = np.zeros(2), math.inf, 0.0
         else:
             ftab, f_lo, f_inv_h = intensity_table(fam_args, float(fsup), lo, hi, intensity_cells)
-        while True:
-            status = _lr.global_loop(rec, nr, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p2,
-                                     float(fsup), float(I0), float(xr), float(t_end), rec_t, states, st, sn,
-                                     int(max_spikes), key, budget, ZX, ZK, ZF, ftab, f_lo, f_inv_h)
-            if status == _lr.BUFFER_FULL:
-                _grow(st, sn, int(ist[_lr.I_NSP]) + 1)
-            elif status != _lr.CHUNK_DONE:
-                break
-        return _output(status, fs, ist, st, sn, states, N)
-    fI0 = float(intensity_value(fam, p0, p1, p2, float(I0))) if local else math.nan
+
+        def step():
+            return _lr.global_loop(rec, nr, A, fs, ist, order, use_order, bt, bj, fam, p0, p1, p2, float(fsup),
+                                   float(I0), float(xr), float(t_end), rec_t, states, st, sn, int(max_spikes), key,
+                                   budget, ZX, ZK, ZF, ftab, f_lo, f_inv_h)
+        status, n_chunks = _drive(step, fs, ist, st, sn, monitor, 1)
+        return _output(status, fs, ist, st, sn, states, N, n_chunks)
+    budget = _budget(chunk_work, CANDIDATE_WORK)
     tn = np.empty(N)
     Lb = np.empty(N)
     ctr = np.zeros(N, dtype=np.uint64)
-    status, heap, pos = _lr.neuron_init(np.ascontiguousarray(x0, dtype=np.float64), fam, p0, p1, p2, bool(local),
-                                        float(fsup), fI0, keys, sids, root1, tn, Lb, ctr, fs, ist)
-    while status == _lr.OK or status == _lr.CHUNK_DONE or status == _lr.BUFFER_FULL:
-        status = _lr.neuron_loop(rec, nr, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam, p0, p1, p2,
-                                 bool(local), fI0, float(I0), float(xr), float(t_end), rec_t, states, st, sn,
-                                 int(max_spikes), root1, budget)
-        if status == _lr.BUFFER_FULL:
-            _grow(st, sn, int(ist[_lr.I_NSP]) + 1)
-        elif status != _lr.CHUNK_DONE:
-            break
-    return _output(status, fs, ist, st, sn, states, N)
+    status, heap, pos = _lr.neuron_init(np.ascontiguousarray(x0, dtype=np.float64), float(fsup), keys, sids, root1,
+                                        tn, Lb, ctr, fs, ist)
+    if status != _lr.OK:
+        return _output(status, fs, ist, st, sn, states, N, 0)
+
+    def step():
+        return _lr.neuron_loop(rec, nr, A, fs, ist, tn, Lb, ctr, heap, pos, keys, sids, fam, p0, p1, p2,
+                               float(I0), float(xr), float(t_end), rec_t, states, st, sn, int(max_spikes), root1,
+                               budget)
+    status, n_chunks = _drive(step, fs, ist, st, sn, monitor, 1)
+    return _output(status, fs, ist, st, sn, states, N, n_chunks)
 
 
 def run_clock(op: LowRankOperator, fam_args, *, I0: float, xr: float, x0: np.ndarray, keys: np.ndarray, root1,
               grid: np.ndarray, record_times: np.ndarray, max_spikes: int, fsup: float,
+              monitor: RunMonitor | None = None, chunk_work: int | None = None,
               capacity: int | None = None) -> LoopOutput:
     """Clock loop for a :class:`LowRankOperator` (the arguments of
-    :func:`solvers.particles.clock.run_clock_leaky`)."""
+    :func:`solvers.particles.clock.run_clock_leaky`), in chunks of about ``chunk_work`` work units
+    (``N (R + 1)`` per step) with ``monitor`` called between chunks."""
     fam, p0, p1, p2 = fam_args
     N = op.N
+    monitor = monitor if monitor is not None else RunMonitor(method="clock", N=N, t_end=float(grid[-1]),
+                                                             progress=False)
     rec, _buf, nr = _packed(op, np.asarray(x0, dtype=np.float64))
-    fs = np.array([0.0, 0.0, math.nan, math.nan, math.nan, -math.inf, 0.0, 0.0])
-    ist = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.int64)
+    fs, ist = _loop_state()
     cap = capacity if capacity is not None else max(_capacity(N, fsup, float(grid[-1]), max_spikes), N + 1024)
     st = np.empty(cap)
     sn = np.empty(cap, dtype=np.int64)
@@ -522,11 +592,11 @@ def run_clock(op: LowRankOperator, fam_args, *, I0: float, xr: float, x0: np.nda
     fired = np.empty(N, dtype=np.int64)
     acc = np.empty(nr)
     rec_t = np.ascontiguousarray(record_times, dtype=np.float64)
-    while True:
-        status = _lr.clock_loop(rec, nr, fs, ist, fam, p0, p1, p2, float(I0), float(xr), keys, root1,
-                                np.ascontiguousarray(grid, dtype=np.float64), rec_t, states, st, sn,
-                                int(max_spikes), fired, acc)
-        if status != _lr.BUFFER_FULL:
-            break
-        _grow(st, sn, int(ist[_lr.I_NSP]) + N + 1)
-    return _output(status, fs, ist, st, sn, states, N)
+    grid = np.ascontiguousarray(grid, dtype=np.float64)
+    budget = _budget(chunk_work, 1)
+
+    def step():
+        return _lr.clock_loop(rec, nr, fs, ist, fam, p0, p1, p2, float(I0), float(xr), keys, root1, grid, rec_t,
+                              states, st, sn, int(max_spikes), fired, acc, budget)
+    status, n_chunks = _drive(step, fs, ist, st, sn, monitor, N + 1)
+    return _output(status, fs, ist, st, sn, states, N, n_chunks)

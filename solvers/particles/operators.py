@@ -6,25 +6,32 @@ operation, "add column ``j`` times ``scale``", optionally fused with a compariso
 entries with per-neuron levels (the unbounded-intensity path lists the neurons a kick took above the
 allowance of their bound, see :mod:`solvers.particles.exact`).
 
+Kinds: :class:`DenseOperator` (a matrix), :class:`SparseOperator` (CSC), the low-rank
+:class:`~solvers.particles.LowRankOperator` (``U diag(s) V^T / N``: its own ``O(R)`` loops for bounded
+intensities, this column interface, ``O(N R)`` per spike, for the unbounded ones) and the on-the-fly
+:class:`~solvers.particles.OnTheFlyOperator` (``w(xi_i, xi_j) / N`` evaluated for the firing column,
+no ``N x N`` memory).
+
 How an operator reaches compiled code
     :meth:`SynapticOperator.kernel_args` returns a tuple of fixed slots ``(tag, dense, data,
-    indices, indptr)`` (unused slots are empty arrays of the right type).  The loops pass the tuple
-    unopened to two compiled functions of :mod:`solvers.particles._kernels`, the only ones that read
-    the weights: ``column_pass(op, j, scale, state, level, shift, flagged)`` (the add, and with a
-    non-empty ``level`` the fused check ``state[i] > level[i] + shift``) and ``column_nnz(op, j)``
-    (entries touched: the cost of a spike in the work budget of a chunk).  Each has one branch per
-    ``tag``.
+    indices, indptr, kpar, kxi, kcell, kint)`` (unused slots are empty arrays of the right type; the
+    last four are the on-the-fly kernel's parameters, labels, cells and ``(family, cells, address)``).
+    The loops pass the tuple unopened to two compiled functions of :mod:`solvers.particles._kernels`,
+    the only ones that read the weights: ``column_pass(op, j, scale, state, level, shift, flagged)``
+    (the add, and with a non-empty ``level`` the fused check ``state[i] > level[i] + shift``) and
+    ``column_nnz(op, j)`` (work of a spike in the budget of a chunk).  Each has one branch per ``tag``.
 
-Adding an operator kind (a low-rank ``U V^T`` or a kernel evaluated on the fly)
-    1. a subclass here with a new tag (``OP_*`` in ``_kernels``), ``kernel_args``, ``column`` (dense
-       column for the Python reference loops), ``tiny`` (a small operator of the same numba types, to
-       compile untimed), ``nbytes`` and ``row_sums``;
+Adding an operator kind
+    1. a subclass here (or in a module of its own) with a new tag (``OP_*`` in ``_kernels``),
+       ``kernel_args``, ``column`` (dense column for the Python reference loops), ``tiny`` (a small
+       operator of the same numba types, to compile untimed), ``nbytes`` and ``row_sums``;
     2. one branch in ``column_pass`` (add ``scale * column`` to ``state``; when ``level`` is not empty
-       also write each updated row ``i`` with ``state[i] > level[i] + shift`` to ``flagged`` and return
-       their number; rows it does not update may be skipped) and one in ``column_nnz``;
+       also write each updated row ``i`` with ``state[i] > level[i] + shift`` to ``flagged``, in
+       increasing order, and return their number; rows it does not update may be skipped) and one in
+       ``column_nnz``;
     3. if its arrays do not fit the existing slots, a new slot at the end of the tuple, returned as an
-       empty array by the other operators' ``kernel_args`` (only ``column_pass``/``column_nnz`` read
-       slots, so no loop changes).
+       empty array by the other operators' ``kernel_args`` (:data:`EMPTY_KERNEL_SLOTS`; only
+       ``column_pass``/``column_nnz`` read slots, so no loop changes).
     Nothing in :func:`solvers.particles.simulate`, the loops or the chunk driver changes.  Add the
     kind to the weight parametrizations of the tests that compare the compiled loops with the Python
     reference loop (``tests/unit/test_particles.py``, ``test_particles_unbounded.py``) and of the
@@ -46,9 +53,13 @@ from solvers.graphons import validate_weights
 from solvers.particles._kernels import OP_DENSE, OP_SPARSE
 
 __all__ = ["SynapticOperator", "DenseOperator", "SparseOperator", "make_operator",
-           "OP_DENSE", "OP_SPARSE"]
+           "OP_DENSE", "OP_SPARSE", "EMPTY_KERNEL_SLOTS"]
 
 log = logging.getLogger(__name__)
+
+#: the on-the-fly slots ``(kpar, kxi, kcell, kint)`` of the operators that do not use them
+EMPTY_KERNEL_SLOTS = (np.empty(0), np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
 
 class SynapticOperator:
     """Abstract operator ``W`` (``N x N``): ``state += scale * W[:, j]``.
@@ -67,9 +78,9 @@ class SynapticOperator:
     N: int
     dtype: np.dtype
 
-    def kernel_args(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(tag, dense, data, indices, indptr)`` for the compiled loops (unused slots are empty
-        arrays of the operator's dtype; see the module docstring)."""
+    def kernel_args(self) -> tuple:
+        """``(tag, dense, data, indices, indptr, kpar, kxi, kcell, kint)`` for the compiled loops
+        (unused slots are empty arrays of the right type; see the module docstring)."""
         raise NotImplementedError
 
     def column(self, j: int) -> np.ndarray:
@@ -109,7 +120,7 @@ class DenseOperator(SynapticOperator):
         self._empty_idx = np.empty(0, dtype=np.int32)
 
     def kernel_args(self):
-        return (self.tag, self.W, self._empty_data, self._empty_idx, self._empty_idx)
+        return (self.tag, self.W, self._empty_data, self._empty_idx, self._empty_idx, *EMPTY_KERNEL_SLOTS)
 
     def column(self, j: int) -> np.ndarray:
         return self.W[:, j].astype(np.float64)
@@ -145,7 +156,7 @@ class SparseOperator(SynapticOperator):
 
     def kernel_args(self):
         W = self.W
-        return (self.tag, self._empty_dense, W.data, W.indices, W.indptr)
+        return (self.tag, self._empty_dense, W.data, W.indices, W.indptr, *EMPTY_KERNEL_SLOTS)
 
     def tiny(self) -> SparseOperator:
         W = sp.csc_matrix((np.zeros(1, dtype=self.dtype), np.zeros(1, dtype=self.W.indices.dtype),

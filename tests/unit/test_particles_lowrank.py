@@ -120,8 +120,23 @@ def test_operator_methods():
     other = op.with_streams("per-neuron")
     assert other.streams == "per-neuron" and op.streams == "global" and other.factors is op.factors
     assert "rank=5" in repr(op)
-    with pytest.raises(RuntimeError, match="own compiled loops"):
-        op.kernel_args()
+    # the column interface of the dense path's loops (unbounded intensities): state += scale W[:, j]
+    from solvers.particles import _kernels
+
+    args = op.kernel_args()
+    assert args[0] == _kernels.OP_LOWRANK and args[1].shape == (N, 10) and args[1].flags.f_contiguous
+    for j in (0, 17, N - 1):
+        state = np.linspace(-1.0, 1.0, N)
+        want = state + 1.7 * op.column(j)
+        level = np.full(N, 0.5)
+        flagged = np.empty(N, dtype=np.int64)
+        nf = _kernels.column_pass(args, j, 1.7, state, level, 0.25, flagged)
+        np.testing.assert_allclose(state, want, rtol=0, atol=1e-15)
+        np.testing.assert_array_equal(flagged[:nf], np.flatnonzero(state > 0.75))
+        again = np.linspace(-1.0, 1.0, N)
+        assert _kernels.column_pass(args, j, 1.7, again, np.empty(0), 0.0, flagged) == 0
+        np.testing.assert_array_equal(again, state)
+        assert _kernels.column_nnz(args, j) == N * op.rank
 
 
 # ------------------------------------------------------------------- loops against the dense path
@@ -140,9 +155,6 @@ def test_per_neuron_streams_give_the_dense_paths_spikes(kernel):
     assert low.info.operator == "LowRankOperator"
 
 
-@pytest.mark.xfail(strict=True, reason="the dense unbounded path now uses tangent bounds with a kick allowance "
-                   "(issue 14); the low-rank per-neuron mode still reproduces the former local-bound algorithm "
-                   "(to be aligned when the low-rank loops join the chunked driver)")
 def test_per_neuron_streams_unbounded_intensity_match_the_dense_local_bounds():
     N, T = 80, 3.0
     model = NeuronModel(Leaky(1.5), Exponential(1.0, 3.0, 1.0))
@@ -249,7 +261,7 @@ def test_buffer_growth_and_chunks_do_not_change_the_run(streams):
                 record_times=rec, max_spikes=10**6, root0=root[0])
     fam = STANDARD.intensity.compiled_args()
     ref = lr.run_exact(op, fam, **args)
-    small = lr.run_exact(op, fam, **args, capacity=1, budget=7)
+    small = lr.run_exact(op, fam, **args, capacity=1, chunk_work=7)  # one candidate per chunk
     assert ref.status == 0 and ref.spike_times.size > 500
     np.testing.assert_array_equal(small.spike_times, ref.spike_times)
     np.testing.assert_array_equal(small.spike_neurons, ref.spike_neurons)
@@ -267,7 +279,8 @@ def test_clock_buffer_growth_does_not_change_the_run():
                 record_times=np.array([2.0]), max_spikes=10**6, fsup=10.0)
     fam = STANDARD.intensity.compiled_args()
     ref = lr.run_clock(op, fam, **args)
-    small = lr.run_clock(op, fam, **args, capacity=N + 1)
+    small = lr.run_clock(op, fam, **args, capacity=N + 1, chunk_work=1)  # one step per chunk
+    assert small.n_chunks >= 200 and ref.n_chunks < 5
     np.testing.assert_array_equal(small.spike_neurons, ref.spike_neurons)
     np.testing.assert_array_equal(small.states, ref.states)
 
