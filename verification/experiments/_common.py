@@ -82,7 +82,8 @@ def criterion_field(default: Mapping[str, Any], doc: str) -> Criterion:
 
 
 def kernel_field(default: str, doc: str = "") -> String:
-    return String(choices=tuple(sorted(KERNELS)), default=default, doc=doc or "a named kernel (docs/modules/solvers.graphons.md)")
+    return String(choices=tuple(sorted(KERNELS)), default=default,
+                  doc=doc or "a named kernel (docs/modules/solvers.graphons.md)")
 
 
 def window_field(default: Sequence[float], doc: str) -> Interval:
