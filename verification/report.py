@@ -260,12 +260,19 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 110) -> None:
 
 
 def _n_axis(ax: Any, n: Any) -> None:
-    """Label the ``N`` axis of a log-log plot at the sizes themselves (a dozen at most); minor tick
-    labels off (over less than two decades matplotlib labels minor ticks, and they overlap)."""
+    """Label the ``N`` axis of a log-log plot at the sizes themselves (a dozen at most, one per
+    cluster of sizes within 10%); minor tick labels off (over less than two decades matplotlib labels
+    minor ticks, and they overlap)."""
     from matplotlib.ticker import FixedLocator, NullFormatter
 
     sizes = np.unique(np.asarray(n, dtype=float))
     sizes = sizes[sizes > 0]
+    if sizes.size:  # one label per cluster of sizes within 10% (500 and 501 would print over each other)
+        keep = [sizes[0]]
+        for v in sizes[1:]:
+            if v > 1.1 * keep[-1]:
+                keep.append(v)
+        sizes = np.asarray(keep)
     ax.xaxis.set_minor_formatter(NullFormatter())
     if 1 <= sizes.size <= 12:
         ax.xaxis.set_major_locator(FixedLocator(sizes))

@@ -216,3 +216,22 @@ def test_analysis_is_imported_from_the_experiments_package(monkeypatch):
     assert analysis_for("nothing") is generic_analysis
     assert imported == ["verification.experiments.late_study", "verification.experiments.nothing"]
     rep.ANALYSES.pop("late-study")
+
+
+def test_n_axis_labels_one_size_per_cluster():
+    """Sizes 500 and 501 (the alternating sequence) would print their labels over each other: one
+    label per cluster of sizes within 10%, at the first size of the cluster."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from verification.report import _n_axis
+
+    fig, ax = plt.subplots()
+    ax.set_xscale("log")
+    ax.plot([500, 8001], [1, 2])
+    _n_axis(ax, [500, 501, 1000, 1001, 2000, 2001, 8000, 8001])
+    assert list(ax.get_xticks()) == [500, 1000, 2000, 8000]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["500", "1000", "2000", "8000"]
+    plt.close(fig)

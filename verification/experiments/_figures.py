@@ -62,9 +62,9 @@ def ratio_figure(series: Mapping[str, tuple], *, ylabel: str, title: str = "", t
     ax.axhline(target, color="0.3", ls="--", lw=1, label=f"target {target:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    from matplotlib.ticker import NullFormatter
+    from verification.report import _n_axis
 
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    _n_axis(ax, np.concatenate([np.asarray(s[0], dtype=float) for s in series.values()]))  # labels at the sizes
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     if title:
