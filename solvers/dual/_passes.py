@@ -113,10 +113,13 @@ def _exponent_dxdc(code, p0, p1, p2, x0, f0, x1, f1, c, dt, ef, eh, hermite):
 #
 # Vectorisation.  Each pass loops over the contiguous row segments of the live ranges in an inlined
 # segment function (``_seg_*``, 1-d views indexed from 0, so no wrap-around checks), called with the
-# family tag and the survival rule as literal constants for the sigmoid and exponential families (the
-# ``_dispatch`` chains): the branches of the family table fold away and LLVM vectorises the loop
-# (about 3 x faster than the generic scalar loop; same formulas, results equal to rounding, the sums
-# reassociated).  Other families run the same segment function with the runtime tag.
+# family tag as a literal constant for the sigmoid and exponential families, and for the passes
+# with a survival exponent the Hermite rule too (the ``if code == ...`` chains): the branches of the
+# family table fold away and LLVM vectorises the loop (about 3 x faster than the generic scalar loop;
+# same formulas, results equal to rounding, the sums reassociated).  The other cases (other families;
+# the Simpson rule, whose midpoint exponential is a scalar call) run the same segment function with
+# the runtime values.  Each constant case is one more compiled copy of the loop: a cold cache compiles
+# the dual passes in about twice the time of the generic passes alone.
 #
 # ``arg`` is a compact scratch buffer, not a ``(rows, slots)`` array: row ``r`` holds its live initial
 # slots, then its live born slots (then, in pass 1, the newborn's slot ``nb``) at
@@ -200,12 +203,8 @@ def fwd_exponent(pos, fval, lam, rng, nb, c, dt, ef, eh, code, p0, p1, p2, hermi
                 x, fv, lm, a = pos[r, lo:hi], fval[r, lo:hi], lam[r, lo:hi], arg[o:o + hi - lo]
                 if code == SIGMOID and hermite:
                     _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, SIGMOID, p0, p1, p2, True)
-                elif code == SIGMOID:
-                    _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, SIGMOID, p0, p1, p2, False)
                 elif code == EXPONENTIAL and hermite:
                     _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, EXPONENTIAL, p0, p1, p2, True)
-                elif code == EXPONENTIAL:
-                    _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, EXPONENTIAL, p0, p1, p2, False)
                 else:
                     _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, code, p0, p1, p2, hermite)
         if nb >= 0:
@@ -312,12 +311,8 @@ def bwd_exponent(pos, fval, lam, rng, c, dt, ef, eh, code, p0, p1, p2, hermite, 
                 x, fv, lm, a = pos[r, lo:hi], fval[r, lo:hi], lam[r, lo:hi], arg[o:o + hi - lo]
                 if code == SIGMOID and hermite:
                     _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, SIGMOID, p0, p1, p2, True)
-                elif code == SIGMOID:
-                    _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, SIGMOID, p0, p1, p2, False)
                 elif code == EXPONENTIAL and hermite:
                     _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, EXPONENTIAL, p0, p1, p2, True)
-                elif code == EXPONENTIAL:
-                    _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, EXPONENTIAL, p0, p1, p2, False)
                 else:
                     _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, code, p0, p1, p2, hermite)
 
@@ -349,12 +344,8 @@ def bwd_exponent_dx(pos, fval, rng, c, dt, ef, eh, code, p0, p1, p2, hermite, ar
                 x, fv, a, di = pos[r, lo:hi], fval[r, lo:hi], arg[o:o + hi - lo], dI[r, lo:hi]
                 if code == SIGMOID and hermite:
                     _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, SIGMOID, p0, p1, p2, True)
-                elif code == SIGMOID:
-                    _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, SIGMOID, p0, p1, p2, False)
                 elif code == EXPONENTIAL and hermite:
                     _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, EXPONENTIAL, p0, p1, p2, True)
-                elif code == EXPONENTIAL:
-                    _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, EXPONENTIAL, p0, p1, p2, False)
                 else:
                     _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, code, p0, p1, p2, hermite)
 
