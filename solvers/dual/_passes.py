@@ -123,20 +123,13 @@ def _exponent_dxdc(code, p0, p1, p2, x0, f0, x1, f1, c, dt, ef, eh, hermite):
 #
 # ``arg`` is a compact scratch buffer, not a ``(rows, slots)`` array: row ``r`` holds its live initial
 # slots, then its live born slots (then, in pass 1, the newborn's slot ``nb``) at
-# ``arg[r * w : (r + 1) * w]``, ``w`` from :func:`live_width`, so that the exponentials in between are
-# one numpy call on a contiguous array.
+# ``arg[r * w : (r + 1) * w]`` (``w`` the sum, :func:`solvers.dual.backward._live_width`), so that
+# the exponentials in between are one numpy call on a contiguous array.
 @njit(inline="always")
 def _parts(rng):
     n0 = rng[1] - rng[0] + 1
     n1 = rng[3] - rng[2] + 1
     return max(n0, 0), max(n1, 0)
-
-
-@njit
-def live_width(rng, nb):
-    """Width of a row of the compact ``arg`` buffer: the live slots of ``rng`` and the newborn ``nb``."""
-    n0, n1 = _parts(rng)
-    return n0 + n1 + (1 if nb >= 0 else 0)
 
 
 @njit(inline="always")
