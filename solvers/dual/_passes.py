@@ -19,7 +19,10 @@ first out, see :mod:`solvers.dual.backward`), so no compaction is ever needed: a
 state at death, which is exactly what the backward pass starts from.
 
 Hot loops follow the forward scheme's split form: compiled passes without transcendental calls,
-and numpy's SIMD ``np.exp`` in between (``arg`` arrays hold the exponent, then its exponential).
+and numpy's SIMD ``np.exp`` in between (``arg`` holds the exponent, then its exponential, in a compact
+buffer of the live slots only, so that each exponential is one call on contiguous memory; the passes
+loop over contiguous row segments with the family as a constant, so that LLVM vectorises them; see
+the comment above pass 1).
 The Simpson rule evaluates its midpoint intensity with a scalar exponential inside pass B (slower,
 same results as the forward's scalar kernel to rounding).
 """
@@ -30,6 +33,8 @@ import math
 import numpy as np
 
 from solvers._compiled import (
+    EXPONENTIAL,
+    SIGMOID,
     intensity_derivative_from_value,
     intensity_exponent,
     intensity_from_exponential,
@@ -105,21 +110,72 @@ def _exponent_dxdc(code, p0, p1, p2, x0, f0, x1, f1, c, dt, ef, eh, hermite):
 # ============================================================================ pass 1 (forward)
 # ``rng = (lo1, hi1, lo2, hi2)``: the live initial slots ``[lo1, hi1]`` and the live born slots
 # ``[lo2, hi2]`` (either may be empty, ``lo > hi``); ``nb`` the newborn's slot, or -1 for none.
+#
+# Vectorisation.  Each pass loops over the contiguous row segments of the live ranges in an inlined
+# segment function (``_seg_*``, 1-d views indexed from 0, so no wrap-around checks), called with the
+# family tag as a literal constant for the sigmoid and exponential families, and for the passes
+# with a survival exponent the Hermite rule too (the ``if code == ...`` chains): the branches of the
+# family table fold away and LLVM vectorises the loop (about 3 x faster than the generic scalar loop;
+# same formulas, results equal to rounding, the sums reassociated).  The other cases (other families;
+# the Simpson rule, whose midpoint exponential is a scalar call) run the same segment function with
+# the runtime values.  Each constant case is one more compiled copy of the loop: a cold cache compiles
+# the dual passes in about twice the time of the generic passes alone.
+#
+# ``arg`` is a compact scratch buffer, not a ``(rows, slots)`` array: row ``r`` holds its live initial
+# slots, then its live born slots (then, in pass 1, the newborn's slot ``nb``) at
+# ``arg[r * w : (r + 1) * w]`` (``w`` the sum, :func:`solvers.dual.backward._live_width`), so that
+# the exponentials in between are one numpy call on a contiguous array.
+@njit(inline="always")
+def _parts(rng):
+    n0 = rng[1] - rng[0] + 1
+    n1 = rng[3] - rng[2] + 1
+    return max(n0, 0), max(n1, 0)
+
+
+@njit(inline="always")
+def _seg_fwd_carry(x, a, cr, ef, code, p1, p2):
+    for k in range(x.shape[0]):
+        x1 = leaky_flow_decayed(cr, x[k], ef)
+        x[k] = x1
+        a[k] = intensity_exponent(code, p1, p2, x1)
+
+
 @njit(fastmath=_FAST, error_model=_ERRORS)
 def fwd_carry(pos, rng, nb, c, ef, eh, x_r, code, p1, p2, arg):
     """Carry the live slots of every row over one step (``pos`` <- flow) and create the newborn in slot
     ``nb`` at ``x_r`` carried ``dt/2``; ``arg`` <- exponent of ``f`` at the new positions."""
+    n0, n1 = _parts(rng)
+    w = n0 + n1 + (1 if nb >= 0 else 0)
     for r in range(pos.shape[0]):
         cr = c[r]
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                x1 = leaky_flow_decayed(cr, pos[r, s], ef)
-                pos[r, s] = x1
-                arg[r, s] = intensity_exponent(code, p1, p2, x1)
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                x, a = pos[r, lo:hi], arg[o:o + hi - lo]
+                if code == SIGMOID:
+                    _seg_fwd_carry(x, a, cr, ef, SIGMOID, p1, p2)
+                elif code == EXPONENTIAL:
+                    _seg_fwd_carry(x, a, cr, ef, EXPONENTIAL, p1, p2)
+                else:
+                    _seg_fwd_carry(x, a, cr, ef, code, p1, p2)
         if nb >= 0:
             xn = leaky_flow_decayed(cr, x_r, eh)
             pos[r, nb] = xn
-            arg[r, nb] = intensity_exponent(code, p1, p2, xn)
+            arg[r * w + n0 + n1] = intensity_exponent(code, p1, p2, xn)
+
+
+@njit(inline="always")
+def _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, code, p0, p1, p2, hermite):
+    for k in range(x.shape[0]):
+        x1 = x[k]
+        f1 = intensity_from_exponential(code, p0, p1, p2, x1, a[k])
+        x0 = leaky_flow_decayed(cr, x1, inv_ef)
+        I = _exponent(code, p0, p1, p2, x0, fv[k], x1, f1, cr, dt, eh, hermite)
+        lm[k] += I
+        a[k] = -I
+        fv[k] = f1
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
@@ -128,34 +184,52 @@ def fwd_exponent(pos, fval, lam, rng, nb, c, dt, ef, eh, code, p0, p1, p2, hermi
     added to ``lam`` (``-I`` written to ``arg``); the newborn gets its ``f`` and ``lam = 0``.  The start
     positions are recovered by the exact inverse flow (as the forward does)."""
     inv_ef = 1.0 / ef
+    n0, n1 = _parts(rng)
+    w = n0 + n1 + (1 if nb >= 0 else 0)
     for r in range(pos.shape[0]):
         cr = c[r]
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                x1 = pos[r, s]
-                f1 = intensity_from_exponential(code, p0, p1, p2, x1, arg[r, s])
-                x0 = leaky_flow_decayed(cr, x1, inv_ef)
-                I = _exponent(code, p0, p1, p2, x0, fval[r, s], x1, f1, cr, dt, eh, hermite)
-                lam[r, s] += I
-                arg[r, s] = -I
-                fval[r, s] = f1
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                x, fv, lm, a = pos[r, lo:hi], fval[r, lo:hi], lam[r, lo:hi], arg[o:o + hi - lo]
+                if code == SIGMOID and hermite:
+                    _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, SIGMOID, p0, p1, p2, True)
+                elif code == EXPONENTIAL and hermite:
+                    _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, EXPONENTIAL, p0, p1, p2, True)
+                else:
+                    _seg_fwd_exponent(x, fv, lm, a, cr, dt, eh, inv_ef, code, p0, p1, p2, hermite)
         if nb >= 0:
-            fval[r, nb] = intensity_from_exponential(code, p0, p1, p2, pos[r, nb], arg[r, nb])
+            fval[r, nb] = intensity_from_exponential(code, p0, p1, p2, pos[r, nb], arg[r * w + n0 + n1])
             lam[r, nb] = 0.0
-            arg[r, nb] = 0.0
+            arg[r * w + n0 + n1] = 0.0
+
+
+@njit(inline="always")
+def _seg_fwd_mass(ms, a):
+    acc = 0.0
+    for k in range(ms.shape[0]):
+        m = ms[k] * a[k]
+        ms[k] = m
+        acc += m
+    return acc
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
 def fwd_mass(mass, rng, nb, arg):
     """After ``np.exp(arg)`` (survival factors): masses of the live slots, newborn mass
     ``1 - sum(survivors)`` in slot ``nb`` (the forward's rule; the mass of dropped slots is re-born)."""
+    n0, n1 = _parts(rng)
+    w = n0 + n1 + (1 if nb >= 0 else 0)
     for r in range(mass.shape[0]):
         s_sum = 0.0
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                m = mass[r, s] * arg[r, s]
-                mass[r, s] = m
-                s_sum += m
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                s_sum += _seg_fwd_mass(mass[r, lo:hi], arg[o:o + hi - lo])
         mass[r, nb] = 1.0 - s_sum
 
 
@@ -173,60 +247,137 @@ def first_alive(lam, lo, hi, lam_max):
 
 
 # ============================================================================ pass 2 (backward)
+@njit(inline="always")
+def _seg_bwd_carry(x, a, cr, inv_ef, code, p1, p2):
+    for k in range(x.shape[0]):
+        x0 = leaky_flow_decayed(cr, x[k], inv_ef)
+        x[k] = x0
+        a[k] = intensity_exponent(code, p1, p2, x0)
+
+
 @njit(fastmath=_FAST, error_model=_ERRORS)
 def bwd_carry(pos, rng, c, inv_ef, code, p1, p2, arg):
     """Live slots one step back (``pos`` <- exact inverse flow); ``arg`` <- exponent of ``f``."""
+    n0, n1 = _parts(rng)
+    w = n0 + n1
     for r in range(pos.shape[0]):
         cr = c[r]
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                x0 = leaky_flow_decayed(cr, pos[r, s], inv_ef)
-                pos[r, s] = x0
-                arg[r, s] = intensity_exponent(code, p1, p2, x0)
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                x, a = pos[r, lo:hi], arg[o:o + hi - lo]
+                if code == SIGMOID:
+                    _seg_bwd_carry(x, a, cr, inv_ef, SIGMOID, p1, p2)
+                elif code == EXPONENTIAL:
+                    _seg_bwd_carry(x, a, cr, inv_ef, EXPONENTIAL, p1, p2)
+                else:
+                    _seg_bwd_carry(x, a, cr, inv_ef, code, p1, p2)
+
+
+@njit(inline="always")
+def _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, code, p0, p1, p2, hermite):
+    for k in range(x.shape[0]):
+        x0 = x[k]
+        f0 = intensity_from_exponential(code, p0, p1, p2, x0, a[k])
+        x1 = leaky_flow_decayed(cr, x0, ef)
+        I = _exponent(code, p0, p1, p2, x0, f0, x1, fv[k], cr, dt, eh, hermite)
+        lm[k] += I
+        a[k] = -I
+        fv[k] = f0
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
 def bwd_exponent(pos, fval, lam, rng, c, dt, ef, eh, code, p0, p1, p2, hermite, arg):
     """After ``np.exp(arg)``: ``f`` at the (start) positions; ``arg`` <- ``-I`` of the step that
     starts there, ``I`` added to ``lam``; ``fval`` <- ``f`` at the start (it held ``f`` at the end)."""
+    n0, n1 = _parts(rng)
+    w = n0 + n1
     for r in range(pos.shape[0]):
         cr = c[r]
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                x0 = pos[r, s]
-                f0 = intensity_from_exponential(code, p0, p1, p2, x0, arg[r, s])
-                x1 = leaky_flow_decayed(cr, x0, ef)
-                I = _exponent(code, p0, p1, p2, x0, f0, x1, fval[r, s], cr, dt, eh, hermite)
-                lam[r, s] += I
-                arg[r, s] = -I
-                fval[r, s] = f0
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                x, fv, lm, a = pos[r, lo:hi], fval[r, lo:hi], lam[r, lo:hi], arg[o:o + hi - lo]
+                if code == SIGMOID and hermite:
+                    _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, SIGMOID, p0, p1, p2, True)
+                elif code == EXPONENTIAL and hermite:
+                    _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, EXPONENTIAL, p0, p1, p2, True)
+                else:
+                    _seg_bwd_exponent(x, fv, lm, a, cr, dt, ef, eh, code, p0, p1, p2, hermite)
+
+
+@njit(inline="always")
+def _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, code, p0, p1, p2, hermite):
+    for k in range(x.shape[0]):
+        x0 = x[k]
+        f0 = intensity_from_exponential(code, p0, p1, p2, x0, a[k])
+        x1 = leaky_flow_decayed(cr, x0, ef)
+        I, d = _exponent_dx(code, p0, p1, p2, x0, f0, x1, fv[k], cr, dt, ef, eh, hermite)
+        a[k] = -I
+        di[k] = d
+        fv[k] = f0
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
 def bwd_exponent_dx(pos, fval, rng, c, dt, ef, eh, code, p0, p1, p2, hermite, arg, dI):
     """:func:`bwd_exponent` (without ``lam``) plus ``dI/dx0`` in ``dI``."""
+    n0, n1 = _parts(rng)
+    w = n0 + n1
     for r in range(pos.shape[0]):
         cr = c[r]
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                x0 = pos[r, s]
-                f0 = intensity_from_exponential(code, p0, p1, p2, x0, arg[r, s])
-                x1 = leaky_flow_decayed(cr, x0, ef)
-                I, d = _exponent_dx(code, p0, p1, p2, x0, f0, x1, fval[r, s], cr, dt, ef, eh, hermite)
-                arg[r, s] = -I
-                dI[r, s] = d
-                fval[r, s] = f0
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                x, fv, a, di = pos[r, lo:hi], fval[r, lo:hi], arg[o:o + hi - lo], dI[r, lo:hi]
+                if code == SIGMOID and hermite:
+                    _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, SIGMOID, p0, p1, p2, True)
+                elif code == EXPONENTIAL and hermite:
+                    _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, EXPONENTIAL, p0, p1, p2, True)
+                else:
+                    _seg_bwd_exponent_dx(x, fv, a, di, cr, dt, ef, eh, code, p0, p1, p2, hermite)
+
+
+@njit(inline="always")
+def _seg_bwd_values(v, a, q):
+    for k in range(v.shape[0]):
+        S = a[k]
+        v[k] = S * v[k] + (1.0 - S) * q
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
 def bwd_values(V, rng, Q, arg):
     """``V <- S V + (1 - S) Q`` on the live slots (``arg`` holds ``S``; ``Q`` one value per row)."""
+    n0, n1 = _parts(rng)
+    w = n0 + n1
     for r in range(V.shape[0]):
         q = Q[r]
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                S = arg[r, s]
-                V[r, s] = S * V[r, s] + (1.0 - S) * q
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                _seg_bwd_values(V[r, lo:hi], arg[o:o + hi - lo], q)
+
+
+@njit(inline="always")
+def _seg_bwd_values_dx(v, dv, ms, a, di, q, ef):
+    acc = 0.0
+    for k in range(v.shape[0]):
+        S = a[k]
+        vk = v[k]
+        d = -S * di[k] * (vk - q) + S * ef * dv[k]
+        v[k] = S * vk + (1.0 - S) * q
+        dv[k] = d
+        m = ms[k] / S if S > 0.0 else 0.0
+        ms[k] = m
+        acc += m * d
+    return acc
 
 
 @njit(fastmath=_FAST, error_model=_ERRORS)
@@ -234,19 +385,18 @@ def bwd_values_dx(V, Dv, mass, rng, Q, ef, arg, dI, psi):
     """Values, tangents and masses one step back on the live slots (``arg`` holds ``S``):
     ``V <- S V + (1 - S) Q``, ``D <- S' (V - Q) + S e^{-dt} D`` with ``S' = -S dI/dx0``,
     ``m <- m / S`` (the forward multiplied by ``S``); ``psi[r]`` <- ``sum m D`` (``Psi`` at the start)."""
+    n0, n1 = _parts(rng)
+    w = n0 + n1
     for r in range(V.shape[0]):
         q = Q[r]
         acc = 0.0
         for part in range(2):
-            for s in range(rng[2 * part], rng[2 * part + 1] + 1):
-                S = arg[r, s]
-                v = V[r, s]
-                d = -S * dI[r, s] * (v - q) + S * ef * Dv[r, s]
-                V[r, s] = S * v + (1.0 - S) * q
-                Dv[r, s] = d
-                m = mass[r, s] / S if S > 0.0 else 0.0
-                mass[r, s] = m
-                acc += m * d
+            o = r * w + part * n0
+            lo = rng[2 * part]
+            hi = rng[2 * part + 1] + 1
+            if hi > lo:
+                acc += _seg_bwd_values_dx(V[r, lo:hi], Dv[r, lo:hi], mass[r, lo:hi], arg[o:o + hi - lo], dI[r, lo:hi],
+                                          q, ef)
         psi[r] = acc
 
 

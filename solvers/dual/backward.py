@@ -160,12 +160,15 @@ def _lam(tol: float) -> float:
     return -math.log(tol)
 
 
-def _exp_live(arg: np.ndarray, rng: np.ndarray, nb: int = -1) -> None:
-    """``arg <- exp(arg)`` on the live ranges ``rng`` (and the newborn's slot ``nb``) only."""
-    for lo, hi in ((rng[0], rng[1]), (rng[2], max(rng[3], nb))):
-        if hi >= lo:
-            sl = arg[:, lo:hi + 1]
-            np.exp(sl, out=sl)
+def _live_width(rng: np.ndarray, nb: int = -1) -> int:
+    """Row width of the compact ``arg`` buffer (:mod:`solvers.dual._passes`): live slots and newborn."""
+    return max(int(rng[1] - rng[0]) + 1, 0) + max(int(rng[3] - rng[2]) + 1, 0) + (1 if nb >= 0 else 0)
+
+
+def _exp_live(arg: np.ndarray, rows: int, width: int) -> None:
+    """``arg <- exp(arg)`` on the compact buffer's first ``rows * width`` entries (one contiguous call)."""
+    sl = arg[:rows * width]
+    np.exp(sl, out=sl)
 
 
 def forward_pass(pr: DualProblem, *, with_mass: bool, survival_tol: float, tail_tol: float,
@@ -192,7 +195,7 @@ def forward_pass(pr: DualProblem, *, with_mass: bool, survival_tol: float, tail_
             raise RuntimeError("masses need every newborn (stride 1)")
         mass = np.zeros((G, S))
         mass[:, :M0] = pr.mass0[rep]
-    arg = np.zeros((G, S))
+    arg = np.zeros(G * S)  # compact scratch (rows of the live width, see solvers.dual._passes)
     hb = np.ascontiguousarray(pr.hbar[:, rep])
     death = np.full(S, N, dtype=np.int64)
     lam_i, lam_b = _lam(survival_tol), _lam(tail_tol)
@@ -207,12 +210,13 @@ def forward_pass(pr: DualProblem, *, with_mass: bool, survival_tol: float, tail_
         else:
             nb = M0 + (m + 1) // stride - 1 if (m + 1) % stride == 0 else -1
         rng[:] = (lo_i, M0 - 1, lo_b, hi_b)
+        w = _live_width(rng, nb)
         _passes.fwd_carry(pos, rng, nb, c, ef, eh, x_r, code, p1, p2, arg)
         if has_exp:
-            _exp_live(arg, rng, nb)
+            _exp_live(arg, G, w)
         _passes.fwd_exponent(pos, fval, lam, rng, nb, c, dt, ef, eh, code, p0, p1, p2, pr.hermite, arg)
         if with_mass:
-            _exp_live(arg, rng)
+            _exp_live(arg, G, w)  # the newborn's entry is exp(0) = 1, unused
             _passes.fwd_mass(mass, rng, nb, arg)
         if nb >= 0:
             hi_b = nb
@@ -414,7 +418,7 @@ def backward_frozen(pr: DualProblem, p1: ForwardPass, dg: DualGroups) -> FrozenP
         _passes.enter_positions(x, f, born_T, M0, N, aff.xnew, aff.beta, aff.ef_pow, code, p0, p1_, p2)
     x[:, aT] = dg.posT  # the same positions the terminal values were evaluated at
     V[:, aT] = dg.tv
-    arg = np.zeros((D, S))
+    arg = np.zeros(D * S)  # compact scratch (rows of the live width, see solvers.dual._passes)
     has_exp = code in (SIGMOID, EXPONENTIAL)
     R = np.full((N + 1, D), np.nan)
     Q = np.empty((N, D))
@@ -430,11 +434,12 @@ def backward_frozen(pr: DualProblem, p1: ForwardPass, dg: DualGroups) -> FrozenP
         Qn = V[:, hi + 1].copy()
         Q[n] = Qn
         c = pr.I0 + hb[n]
+        w = _live_width(rng)
         _passes.bwd_carry(x, rng, c, inv_ef, code, p1_, p2, arg)
         if has_exp:
-            _exp_live(arg, rng)
+            _exp_live(arg, D, w)
         _passes.bwd_exponent(x, f, lam, rng, c, dt, ef, eh, code, p0, p1_, p2, pr.hermite, arg)
-        _exp_live(arg, rng)
+        _exp_live(arg, D, w)
         _passes.bwd_values(V, rng, Qn, arg)
         if n >= 1:
             R[n] = V[:, hi]
@@ -485,7 +490,7 @@ def backward_linearised(pr: DualProblem, p1: ForwardPass, dg: DualGroups, *, non
     err = np.zeros_like(x)
     V[:, dg.alive_T] = dg.tv
     Dv[:, dg.alive_T] = dg.td
-    arg = np.zeros_like(x)
+    arg = np.zeros(x.size)  # compact scratch (rows of the live width, see solvers.dual._passes)
     dI = np.zeros_like(x)
     hb = np.ascontiguousarray(pr.hbar[:, dg.rep])
     has_exp = code in (SIGMOID, EXPONENTIAL)
@@ -511,11 +516,12 @@ def backward_linearised(pr: DualProblem, p1: ForwardPass, dg: DualGroups, *, non
     def step(n, rng, hi, Gmid):
         Qn = V[:, hi + 1] + Gmid * reward_weight(f[:, hi + 1], dt)
         c = pr.I0 + hb[n]
+        w = _live_width(rng)
         _passes.bwd_carry(x, rng, c, inv_ef, code, p1_, p2, arg)
         if has_exp:
-            _exp_live(arg, rng)
+            _exp_live(arg, D, w)
         _passes.bwd_exponent_dx(x, f, rng, c, dt, ef, eh, code, p0, p1_, p2, pr.hermite, arg, dI)
-        _exp_live(arg, rng)
+        _exp_live(arg, D, w)
         _passes.bwd_values_dx(V, Dv, m, rng, Qn, ef, arg, dI, psi)
         return Qn
 
