@@ -42,7 +42,7 @@ def _json(out: str):
 # ------------------------------------------------------------------------------ parser and messages
 def test_verbose_before_or_after_the_command():
     p = build_parser()
-    base = ["simulate", "--kernel", "ring", "--N", "5"]
+    base = ["simulate", "--seed", "1", "--kernel", "ring", "--N", "5"]
     assert p.parse_args(base).verbose is False
     assert p.parse_args(["-v"] + base).verbose is True
     assert p.parse_args(base + ["-v"]).verbose is True
@@ -66,7 +66,7 @@ def test_library_errors_name_the_flag(run, tmp_path):
     # dt > t_end is found by the mean-field library (time_grid), which names 'dt' and 't_end'
     code, _, err = run("solve", "--t-end", "2", "--dt", "3", "--n-xi", "2")
     assert code == 2 and "argument '--dt'" in err and "--t-end = 2" in err and "t_end" not in err
-    code, _, err = run("simulate", "--kernel", "ring", "--N", "5", "--method", "clock", "--dt", "0.5")
+    code, _, err = run("simulate", "--seed", "1", "--kernel", "ring", "--N", "5", "--method", "clock", "--dt", "0.5")
     assert code == 2 and "argument '--dt'" in err and "Traceback" not in err
     code, _, err = run("check-weights", tmp_path / "none.npy", "--x-range", "2", "1")
     assert code == 2 and "does not exist" in err
@@ -109,14 +109,15 @@ def test_one_list_of_names_for_the_cli_and_the_library():
 
 # ----------------------------------------------------------------------------------------- memory
 def test_memory_estimate_refuses_before_allocating(run):
-    code, _, err = run("simulate", "--kernel", "ring", "--N", "2000", "--max-memory", "10MB")
+    code, _, err = run("simulate", "--seed", "1", "--kernel", "ring", "--N", "2000", "--max-memory", "10MB")
     assert code == 2
     assert "argument '--N' = 2000" in err and "30.5 MiB" in err and "10 MB" not in err  # 2000^2 * 8 bytes
     assert "--dtype float32" in err and "erdos-renyi" in err and "low-rank" in err and "not available yet" in err
-    code, _, err = run("simulate", "--kernel", "random-sign", "--N", "2000", "--dtype", "float32",
+    code, _, err = run("simulate", "--seed", "1", "--kernel", "random-sign", "--N", "2000", "--dtype", "float32",
                        "--max-memory", "10MB")
     assert code == 2 and "--dtype float32" not in err.split("Fix:")[1] and "temporaries" in err
-    code, out, _ = run("simulate", "--kernel", "ring", "--N", "200", "--t-end", "0.2", "--max-memory", "10MB")
+    code, out, _ = run("simulate", "--seed", "1", "--kernel", "ring", "--N", "200", "--t-end", "0.2",
+                       "--max-memory", "10MB")
     assert code == 0
 
 
@@ -134,7 +135,7 @@ def test_simulate_json_and_per_neuron_initial_state(run, tmp_path):
         assert d["n_spikes"] == ref.n_spikes and d["mean_rate"] == pytest.approx(ref.mean_rate, rel=1e-15)
         assert d["N"] == 25 and d["out"] is None and len(d["rate"]) == 10
     np.save(tmp_path / "short.npy", x0[:5])
-    code, _, err = run("simulate", "--kernel", "ring", "--N", "25", "--x0-file", tmp_path / "short.npy")
+    code, _, err = run("simulate", "--seed", "1", "--kernel", "ring", "--N", "25", "--x0-file", tmp_path / "short.npy")
     assert code == 2 and "argument '--x0-file'" in err and "(25,)" in err
     (tmp_path / "text.npy").write_text("0.1\n0.2\n")
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
@@ -325,3 +326,36 @@ def test_compile_notice_is_said_once_on_stderr(run, monkeypatch):
     assert code == 0 and err.count("compiling numba code for this command") == 1 and json.loads(out)
     code, out, err = run("stationary", "--J", "0.5", "--dps", "15", "--json")
     assert code == 0 and "compiling" not in err  # no compiled loops in this command: no listener, no notice
+
+
+def test_simulate_needs_a_seed_and_names_it(run, tmp_path):
+    """The output is random: ``ifmf simulate`` never defaults the seed (the Python ``simulate`` does not)."""
+    code, out, err = run("simulate", "--kernel", "ring", "--N", "20", "--t-end", "0.1", "--out", tmp_path / "r.npz")
+    assert code == 2 and "argument '--seed' = None" in err and "Fix: pass e.g. --seed 1" in err and not out
+    assert not (tmp_path / "r.npz").exists()
+
+
+@pytest.mark.parametrize("operator", ["low-rank", "on-the-fly"])
+def test_simulate_operators_give_the_dense_networks_counts(run, operator):
+    """``--operator low-rank`` / ``on-the-fly`` simulate the named kernel's network without a matrix;
+    for ``two-block`` (rank 2, exact expansion) the law is the dense network's: the population's
+    spike count over 4 seeds agrees with the dense runs' within 4 standard errors of the difference."""
+    def counts(op):
+        out = []
+        for seed in range(4):
+            code, text, _ = run("simulate", "--kernel", "two-block", "--N", "400", "--t-end", "1", "--seed", seed,
+                                "--operator", op, "--json")
+            assert code == 0
+            res = json.loads(text)
+            out.append(res["n_spikes"])
+        return np.asarray(out, dtype=float), res
+    dense, _ = counts("dense")
+    other, res = counts(operator)
+    assert res["operator"] != "DenseOperator" and res["N"] == 400
+    se = math.sqrt(dense.var(ddof=1) / 4 + other.var(ddof=1) / 4)
+    assert abs(dense.mean() - other.mean()) <= 4 * se + 1e-9, (dense, other)
+
+
+def test_simulate_operator_needs_a_named_kernel(run):
+    code, _, err = run("simulate", "--kernel", "hub", "--N", "50", "--seed", "1", "--operator", "low-rank")
+    assert code == 2 and "argument '--operator'" in err and "--operator dense" in err

@@ -64,7 +64,7 @@ def runs(tmp_path_factory):
     full = _mount_tmpfs(d / "full", "size=8k")
     (d / "fallback").mkdir()
     mem, _ = available_memory()
-    big_n = ["simulate", "--kernel", "ring", "--N", "100000"]
+    big_n = ["simulate", "--seed", "1", "--kernel", "ring", "--N", "100000"]
     if mem is None or mem > 70 * 2**30:  # never let this machine really try 74.5 GiB
         big_n += ["--max-memory", "8G"]
     sim = ["simulate", "--kernel", "ring", "--N", "60", "--t-end", "1", "--seed", "1"]
@@ -207,7 +207,7 @@ def test_first_run_says_it_compiles_once(tmp_path):
     second loads the cache and says nothing (measured about 7 s, then 1 s, on the loaded machine)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "IFMF_"))}
     env["IFMF_CACHE_DIR"] = str(tmp_path / "cache")
-    argv = [_installed_ifmf(), "simulate", "--kernel", "ring", "--N", "50", "--t-end", "1", "--json"]
+    argv = [_installed_ifmf(), "simulate", "--seed", "1", "--kernel", "ring", "--N", "50", "--t-end", "1", "--json"]
     first = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     second = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)

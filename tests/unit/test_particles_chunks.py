@@ -172,9 +172,10 @@ def test_sigint_on_the_command_line_writes_nothing_and_exits_130(tmp_path):
     assert exe, "the ifmf command is not installed: pip install -e '.[test]'"
     np.save(tmp_path / "W.npy", np.ones((20, 20)))
     out_file = tmp_path / "run.npz"
-    argv = [exe, "-v", "simulate", "--weights", str(tmp_path / "W.npy"), "--intensity", "exponential",
+    argv = [exe, "-v", "simulate", "--seed", "1", "--weights", str(tmp_path / "W.npy"), "--intensity", "exponential",
             "--t-end", "10", "--out", str(out_file)]
-    subprocess.run([exe, "simulate", "--kernel", "ring", "--N", "20", "--t-end", "0.01", "--intensity", "exponential"],
+    subprocess.run([exe, "simulate", "--seed", "1", "--kernel", "ring", "--N", "20", "--t-end", "0.01",
+                    "--intensity", "exponential"],
                    capture_output=True, timeout=300, cwd=tmp_path)   # compile or load the loops
     proc = _start(argv, cwd=tmp_path)
     try:

@@ -36,7 +36,7 @@ def test_simulate_weights_file_clock_and_model_options(tmp_path, capsys):
     W = build_weights("skew", 50)
     path = tmp_path / "W.npy"
     np.save(path, W)
-    code = main(["simulate", "--weights", str(path), "--method", "clock", "--dt", "0.02", "--t-end", "1",
+    code = main(["simulate", "--seed", "1", "--weights", str(path), "--method", "clock", "--dt", "0.02", "--t-end", "1",
                  "--intensity", "sigmoid", "--param", "lam=5", "--param", "beta=2", "--param", "theta=1",
                  "--I0", "2.0", "--x0", "0.5"])
     assert code == 0
@@ -44,12 +44,13 @@ def test_simulate_weights_file_clock_and_model_options(tmp_path, capsys):
 
 
 def test_simulate_errors_exit_2(tmp_path, capsys):
-    assert main(["simulate", "--kernel", "ring"]) == 2
+    assert main(["simulate", "--seed", "1", "--kernel", "ring"]) == 2
     assert "--N" in capsys.readouterr().err
-    assert main(["simulate", "--kernel", "ring", "--N", "10", "--method", "clock"]) == 2
+    assert main(["simulate", "--seed", "1", "--kernel", "ring", "--N", "10", "--method", "clock"]) == 2
     assert "dt" in capsys.readouterr().err
-    assert main(["simulate", "--kernel", "nope", "--N", "10"]) == 2
-    assert main(["simulate", "--kernel", "ring", "--N", "10", "--out", str(tmp_path / "x" / "r.npz")]) == 2
+    assert main(["simulate", "--seed", "1", "--kernel", "nope", "--N", "10"]) == 2
+    assert main(["simulate", "--seed", "1", "--kernel", "ring", "--N", "10",
+                 "--out", str(tmp_path / "x" / "r.npz")]) == 2
     assert "folder" in capsys.readouterr().err
 
 
@@ -93,7 +94,8 @@ def test_installed_cli_checks_the_seed_before_using_it(tmp_path):
     exe = _installed_ifmf()
     # the command, and a negative horizon that reached np.arange through --record-every (IndexError)
     for argv, flag in ([["--kernel", "ring", "--N", "100", "--seed", "-3"], "--seed"],
-                       [["--kernel", "ring", "--N", "50", "--t-end", "-1", "--record-every", "0.5"], "--t-end"]):
+                       [["--kernel", "ring", "--N", "50", "--seed", "1", "--t-end", "-1",
+                         "--record-every", "0.5"], "--t-end"]):
         proc = subprocess.run([exe, "simulate", *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr, proc.stderr

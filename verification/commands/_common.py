@@ -23,24 +23,9 @@ import numpy as np
 from solvers.errors import bad_argument
 
 __all__ = ["add_json_flag", "emit_json", "to_jsonable", "available_memory", "parse_size", "format_bytes",
-           "check_memory", "add_memory_flag", "weights_memory_alternatives", "low_rank_available"]
-
-def low_rank_available() -> bool:
-    """Whether a low-rank path exists (a ``solvers.graphons.low_rank`` builder or a ``LowRank*``
-    operator in :mod:`solvers.particles.operators`); until it does, the memory message says it is
-    coming rather than suggesting it."""
-    import solvers.graphons as g
-
-    if hasattr(g, "low_rank"):
-        return True
-    try:
-        import solvers.particles.operators as ops
-    except ImportError:  # pragma: no cover
-        return False
-    return any(name.lower().startswith("lowrank") for name in dir(ops))
+           "check_memory", "add_memory_flag", "weights_memory_alternatives"]
 
 
-# ------------------------------------------------------------------------------------------ JSON
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (machine-readable) instead of the table")
@@ -141,12 +126,9 @@ def weights_memory_alternatives(N: int, dtype: str) -> str:
     alt.append("a sparse network (--kernel erdos-renyi, or --weights FILE.npz holding a scipy.sparse matrix "
                "saved by scipy.sparse.save_npz)")
     alt.append("a smaller --N")
-    if low_rank_available():
-        alt.append("a low-rank operator evaluated on the fly (no N x N matrix; see solvers.graphons.low_rank)")
-    text = "use " + ", or ".join(alt)
-    if not low_rank_available():
-        text += "; a low-rank operator evaluated on the fly (no N x N matrix) is planned but not available yet"
-    return text
+    alt.append("for the named kernels ring, two-block, constant, skew, product: --operator low-rank or "
+               "--operator on-the-fly (no N x N matrix)")
+    return "use " + ", or ".join(alt)
 
 
 def stderr(message: str) -> None:

@@ -69,8 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--weights", metavar="FILE", help="weight matrix file (.npy, .npz, .csv, .mtx)")
     parser.add_argument("--N", type=int, help="number of neurons (with --kernel)")
     parser.add_argument("--t-end", type=float, default=10.0, help="horizon T in membrane time constants (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0, an int >= 0) of the dynamics; "
+    parser.add_argument("--seed", type=int, help="random seed (required, an int >= 0) of the dynamics; "
                         "random kernels use its first SeedSequence child")
+    parser.add_argument("--operator", choices=("dense", "low-rank", "on-the-fly"), default="dense",
+                        help="how the weights of a named kernel (--kernel ring, two-block, constant, skew, "
+                             "product) are held: dense N x N matrix (default), low-rank factors U diag(s) V^T / N "
+                             "(O(R) per event, O(N R) memory: N = 10^6 fits in under 1 GB), or evaluated on the "
+                             "fly, w(xi_i, xi_j) / N for the firing column (O(N) per spike, no matrix)")
     parser.add_argument("--method", choices=("exact", "clock"), default="exact", help="exact (default) or clock")
     parser.add_argument("--dt", type=float, help="time step of the clock method (rule: dt * sup f <= 1)")
     init = parser.add_mutually_exclusive_group()
@@ -99,6 +104,23 @@ def _weights(args: argparse.Namespace):
         return load_weights(args.weights), os.path.basename(args.weights)
     if args.N is None:
         raise bad_argument("--N", None, "--kernel needs the number of neurons", "pass e.g. --N 1000")
+    if args.operator != "dense":
+        from solvers.graphons import KERNELS, named_kernel
+        from solvers.validation import check_int
+
+        key = str(args.kernel).lower().replace("_", "-")
+        if key not in KERNELS:
+            raise bad_argument("--operator", args.operator, f"needs a named kernel, not the sequence {args.kernel!r}",
+                               f"use --kernel one of {sorted(KERNELS)}, or --operator dense")
+        N = check_int("--N", args.N, 1, "pass e.g. --N 1000")
+        kernel = named_kernel(key)
+        if args.operator == "low-rank":
+            from solvers.particles import LowRankOperator
+
+            return LowRankOperator.from_kernel(kernel, N), f"{key} (low rank)"
+        from solvers.particles import OnTheFlyOperator
+
+        return OnTheFlyOperator(kernel, N), f"{key} (on the fly)"
     return named_weights("--kernel", args.kernel, args.N, seed=args.seed, dtype=args.dtype,
                          max_memory=args.max_memory), args.kernel
 
@@ -131,6 +153,11 @@ def run(args: argparse.Namespace) -> int:
     from solvers import __version__
     from solvers.validation import check_int, check_positive, check_seed
 
+    if args.seed is None:  # the output is random: never a silent default seed
+        from solvers.errors import bad_argument
+
+        raise bad_argument("--seed", None, "is required (the run is random; the same seed gives the same spikes)",
+                           "pass e.g. --seed 1")
     check_seed(args.seed, "--seed")  # before anything uses it (the kernel's seed is derived from it)
     T = check_positive("--t-end", args.t_end, "pass e.g. --t-end 10")
     check_int("--bins", args.bins, 1, "pass e.g. --bins 10")
@@ -140,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     model = model_from_args(args)
     save_times = _save_times(args, T)
     W, source = _weights(args)
-    x0 = _initial(args, W.shape[0])
+    x0 = _initial(args, (W.N if hasattr(W, "N") else W.shape[0]))
     from solvers.particles import simulate  # numba: imported once the inputs are known to be good
 
     try:  # a progress bar on stderr when it is a terminal and the run lasts more than a few seconds
@@ -191,8 +218,9 @@ def run(args: argparse.Namespace) -> int:
         (f"rate in last bin [{pr.edges[-2]:g}, {pr.edges[-1]:g}]", f"{pr.rate[-1]:.4f}"),
         ("candidates" if res.method == "exact" else "Bernoulli trials", f"{res.n_candidates}"),
         ("acceptance ratio", f"{res.acceptance_ratio:.4f}"),
-        ("wall time (s)", f"{res.wall_time:.3f}"),
-        ("synaptic events per second", f"{syn:.3e}"),
+        ("wall time (s)", f"{res.wall_time:.3g}"),
+        ("synaptic events per second" + ("" if args.operator == "dense" else " (spikes x (N - 1) / wall)"),
+         f"{syn:.3e}"),
     ]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
