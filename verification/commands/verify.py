@@ -8,11 +8,12 @@ any work starts (unknown keys, types, ranges, weight files, the output folder): 
 line naming the field, the value, the rule and the fix, exit code 2, and nothing is written.
 
 Each study is a sweep of ``(case, N, rep)`` tasks (in-process, a local process pool with
-``--workers``, or a Dask cluster with ``--scheduler``: the bytes of ``results.csv`` do not depend on
-the choice).  Finished tasks are stored under ``OUT/.store`` as they finish, so an interrupted run
-resumes where it stopped (``--fresh`` discards them).  Reports: ``OUT/<study>/`` (``summary.md``,
-``results.csv``, ``run.json``, ``verdicts.json``, ``timings.csv``, ``figures/``) and the headline table
-``OUT/README.md``.  Exit code 1 when a study FAILs one of its criteria.
+``--workers``, or a Dask cluster with ``--scheduler``, not both; the bytes of ``results.csv`` do not
+depend on the choice).  A scheduler must answer before anything is written.  Finished tasks are stored
+under ``OUT/.store`` as they finish, so an interrupted run resumes where it stopped (``--fresh``
+discards them).  Reports: ``OUT/<study>/`` (``summary.md``, ``results.csv``, ``run.json``,
+``verdicts.json``, ``timings.csv``, ``figures/``) and the headline table ``OUT/README.md``.  Exit code 1
+when a study FAILs one of its criteria.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="a TOML run configuration (sections [scaling], "
                         "[subsequence], [initial_data], [solvers], [user]); default: the embedded full one")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="local worker processes (default 1: in-process)")
+                        help="local worker processes (default 1: in-process; not with --scheduler)")
     parser.add_argument("--scheduler", metavar="ADDR",
                         help="address of a Dask distributed scheduler (e.g. tcp://127.0.0.1:8786); needs ifmf[dask] "
                              "on the workers and the user's weight files readable there")
@@ -121,9 +122,17 @@ def run(args: argparse.Namespace) -> int:
                            "--config", "drop one of them")
     workers = check_int("--workers", args.workers, 1, "pass e.g. --workers 2")
     scheduler = _check_scheduler(args.scheduler)
+    if scheduler is not None and workers != 1:
+        raise bad_argument("--workers", workers, "sets local worker processes and cannot be combined with "
+                           "--scheduler (the Dask cluster's workers run the tasks)",
+                           "drop --workers to run on the cluster, or drop --scheduler to run on local processes")
     only = resolve_studies(args.only) if args.only else None
     rc = load_run_config(args.config, quick=args.quick, only=only)
     out = _check_out(args.out)
+    if scheduler is not None:  # it answers before the output folder and the store are created
+        from verification.sweep import check_scheduler
+
+        check_scheduler(scheduler, flag="--scheduler")
     # ------------------------------------------------------------------ everything validated: work
     from verification.experiments import study_module
     from verification.report import make_run_info, write_report, write_reports_index
