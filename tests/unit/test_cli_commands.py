@@ -72,6 +72,17 @@ def test_library_errors_name_the_flag(run, tmp_path):
     assert code == 2 and "does not exist" in err
 
 
+def test_unknown_param_names_the_flag_and_the_family_parameters(run):
+    code, _, err = run("simulate", "--kernel", "ring", "--N", "5", "--param", "foo=1")
+    assert code == 2 and "argument '--param foo' = 1.0" in err and "'--intensity'" not in err
+    assert "whose parameters are lam, beta, theta" in err and "--param lam=10" in err and "Traceback" not in err
+    code, _, err = run("stationary", "--intensity", "relu", "--param", "lam=3")
+    assert code == 2 and "argument '--param lam'" in err and "slope, theta, cap" in err
+    # a parameter of another family (so not caught by solve's any-family check) is named as well
+    code, _, err = run("solve", "--param", "c=2", "--n-xi", "2")
+    assert code == 2 and "argument '--param c'" in err and "lam, beta, theta" in err
+
+
 def test_help_texts_are_plain_and_list_the_registry(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
