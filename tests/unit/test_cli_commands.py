@@ -252,6 +252,23 @@ def test_stationary_homogeneous_and_spatial_agree(run):
     assert code == 0 and mpmath.nstr(r_mp, 12) in out
 
 
+def test_stationary_prints_the_requested_digits_and_says_where_the_agreement_is_measured(run):
+    """--dps 20 gives 20 significant digits in the table and in --json (a 32-digit mpmath computation,
+    independent of the CLI, is the reference); digits_agreed is measured at dps + 15 working digits
+    and the table says so."""
+    ref = stationary_rate(NeuronModel.standard(), 1.0, dps=32).rate
+    code, out, err = run("stationary", "--J", "1", "--dps", "20")
+    assert code == 0, err
+    assert f"rate r = {mpmath.nstr(ref, 20)}\n" in out
+    assert "working precision dps + 15 = 35 digits" in out
+    code, out, err = run("stationary", "--J", "1", "--dps", "20", "--json")
+    (state,) = _json(out)["states"]
+    assert state["rate"] == mpmath.nstr(ref, 20) and state["digits"] == 20 and state["working_dps"] == 35
+    assert 15 <= state["digits_agreed"] <= 35
+    code, out, _ = run("stationary", "--J", "1", "--dps", "32", "--json")
+    assert _json(out)["states"][0]["rate"] == mpmath.nstr(ref, 32)  # not cut at 30 digits
+
+
 # ---------------------------------------------------------------------------------------- cut-norm
 def test_cut_norm_closed_forms(run, tmp_path):
     """N W = 1 off the diagonal: ||N W||_box = 1 - 1/N (S = T = everything); against w = 1 the
