@@ -98,7 +98,7 @@ def test_model_options(tmp_path, run):
     ("ok", ["--intensity", "tanh"], "unknown intensity family"),
     ("ok", ["--param", "lam"], "NAME=VALUE"),
     ("ok", ["--param", "lam=big"], "number"),
-    ("ok", ["--param", "gain=2"], "wrong parameters"),
+    ("ok", ["--param", "gain=2"], "argument '--param gain' = 2.0 (type float): is not a parameter"),
     ("ok", ["--samples", "1"], "--samples"),
 ])
 def test_bad_input_exits_2(tmp_path, run, setup, extra, match):
