@@ -228,6 +228,28 @@ def test_cli_workers_with_scheduler_is_refused(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_cli_says_on_stderr_when_a_study_starts(tmp_path, capsys, monkeypatch):
+    """Without a terminal there is no progress bar: one line per study on stderr when it starts (its
+    task count), and with --json stdout stays for the JSON alone (the sweep is stopped at its start)."""
+    import verification.sweep as sweep
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def stop(fn, tasks, **kwargs):
+        seen["n"] = len(tasks)
+        raise Stop
+
+    monkeypatch.setattr(sweep, "run_sweep", stop)
+    with pytest.raises(Stop):
+        main(["verify", "--quick", "--only", "V1", "--json", "--out", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    assert out == "" and seen["n"] > 0
+    assert f"V1 scaling: {seen['n']} tasks" in err and "stderr is not a terminal" in err
+
+
 def test_cli_help_and_print_config(capsys):
     with pytest.raises(SystemExit) as info:
         main(["verify", "--help"])

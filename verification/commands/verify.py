@@ -21,10 +21,11 @@ import argparse
 import logging
 import os
 import re
+import sys
 import time
 import warnings
 
-from verification.commands._common import add_json_flag, emit_json
+from verification.commands._common import add_json_flag, emit_json, stderr
 
 NAME = "verify"
 HELP = ("run the verification studies V1-V4 (and a user study) from a TOML config and write their reports; "
@@ -154,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
         holder: dict = {}
 
         def sweep(fn, tasks, params, _name=name, _cfg=cfg, _holder=holder):
+            # the progress bar is drawn on a terminal only: this line tells a log file (or --json's
+            # stderr) that a study started, and how big it is
+            stderr(f"{STUDIES[_name]} {_name}: {len(tasks)} tasks (those stored in {store} are reused)"
+                   f"{'' if sys.stderr.isatty() else '; no progress bar: stderr is not a terminal'}")
             res = run_sweep(fn, tasks, study=_name, seed=_cfg.data["seed"], params=params, store=store,
                             fresh=args.fresh, workers=workers, scheduler=scheduler, progress=True)
             _holder["result"] = res
