@@ -357,7 +357,8 @@ def _kappa_verdict(table: pd.DataFrame, fit: GrowthFit | None) -> Verdict:
     if n_sizes < 2:
         return Verdict(name, CANNOT_TELL,
                        f"one size only (N = {int(table['N'].iloc[0])}): kappa_N = {top:.4g} is finite, "
-                       "but the hypothesis sup_N kappa_N < inf is about a sequence; give >= 3 sizes to fit a growth",
+                       "but the hypothesis sup_N kappa_N < inf is about a sequence; give >= 2 sizes to fit a growth "
+                       "(>= 3 for an interval)",
                        warning)
     if fit is None:  # fewer than 2 sizes with kappa > 0
         return Verdict(name, HOLDS, f"kappa_N = 0 at all but at most one size (max {kap.max():.4g}): no growth")
@@ -642,7 +643,8 @@ def _md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 def _growth_sentence(fit: GrowthFit | None) -> str:
     if fit is None:
-        return "Growth of kappa_N: not fitted (fewer than 2 sizes with kappa_N > 0)."
+        return ("Growth of kappa_N: not fitted (fewer than 2 sizes with kappa_N > 0; 2 sizes give an exponent, "
+                "3 or more also its interval).")
     if fit.has_interval:
         return (f"Growth of kappa_N: exponent {fit.exponent:.4f}, {100 * fit.confidence:.0f}% interval "
                 f"[{fit.lower:.4f}, {fit.upper:.4f}] (least squares on log-log axes, {fit.n_points} matrices, "

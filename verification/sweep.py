@@ -71,7 +71,8 @@ from verification._files import atomic_write_bytes, atomic_write_text
 from verification.config import canonical_json
 
 __all__ = ["Task", "TaskError", "StoreError", "make_tasks", "task_seed", "name_key", "ResultStore", "SweepResult",
-           "run_sweep", "store_key", "RESULT_COLUMNS", "ROW_KEYS", "write_table_csv", "read_table_csv",
+           "run_sweep", "store_key", "connect_scheduler", "check_scheduler", "SCHEDULER_TIMEOUT_S", "RESULT_COLUMNS",
+           "ROW_KEYS", "write_table_csv", "read_table_csv",
            "atomic_write_bytes", "atomic_write_text"]
 
 log = logging.getLogger(__name__)
@@ -366,27 +367,42 @@ def _iter_loky(fn, pending, study, seed, params, workers):
     yield from par(delayed(_run_task)(fn, t, study, seed, params) for t in pending)
 
 
-def _iter_dask(fn, pending, study, seed, params, scheduler):
+#: seconds a Dask client waits for the scheduler to answer (:func:`connect_scheduler`)
+SCHEDULER_TIMEOUT_S = 20.0
+
+
+def connect_scheduler(scheduler: str, *, flag: str = "scheduler"):
+    """A ``distributed.Client`` connected to the scheduler at ``scheduler``, or ``InvalidArgumentError``
+    naming ``flag`` when Dask distributed is not installed or no scheduler answers within
+    :data:`SCHEDULER_TIMEOUT_S` seconds.  Nothing is written either way; the caller closes the client."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise bad_argument("scheduler", scheduler, "needs Dask distributed, which is not installed",
+        raise bad_argument(flag, scheduler, "needs Dask distributed, which is not installed",
                            "pip install 'ifmf[dask]'") from exc
     try:
-        client = Client(scheduler, set_as_default=False, timeout="20s")
+        return Client(scheduler, set_as_default=False, timeout=f"{SCHEDULER_TIMEOUT_S}s")
     except (OSError, TimeoutError) as exc:
-        raise bad_argument("scheduler", scheduler, f"no Dask scheduler answered ({exc})",
+        raise bad_argument(flag, scheduler, f"no Dask scheduler answered ({exc})",
                            "start one (dask scheduler) and pass its address, e.g. tcp://127.0.0.1:8786") from exc
+
+
+def check_scheduler(scheduler: str, *, flag: str = "scheduler") -> None:
+    """Raise (as :func:`connect_scheduler`) unless a Dask scheduler answers at ``scheduler``; a caller
+    that writes files checks this first, so that a bad address leaves nothing behind."""
+    connect_scheduler(scheduler, flag=flag).close()
+
+
+def _iter_dask(fn, pending, study, seed, params, client):
+    from distributed import as_completed
+
+    futures = client.map(_run_task, [fn] * len(pending), pending, [study] * len(pending),
+                         [seed] * len(pending), [params] * len(pending), pure=False)
     try:
-        futures = client.map(_run_task, [fn] * len(pending), pending, [study] * len(pending),
-                             [seed] * len(pending), [params] * len(pending), pure=False)
-        try:
-            for fut in as_completed(futures, loop=client.loop):
-                yield fut.result()
-        finally:
-            client.cancel(futures)
+        for fut in as_completed(futures, loop=client.loop):
+            yield fut.result()
     finally:
-        client.close()
+        client.cancel(futures)
 
 
 def run_sweep(fn: Callable, tasks: Sequence[Task], *, study: str, seed: int, params: Mapping[str, Any] | None = None,
@@ -413,12 +429,16 @@ def run_sweep(fn: Callable, tasks: Sequence[Task], *, study: str, seed: int, par
     workers : int, keyword
         ``1``: in-process; ``> 1``: a loky process pool of that size.
     scheduler : str, keyword, optional
-        Address of a Dask distributed scheduler (then ``workers`` is ignored).
+        Address of a Dask distributed scheduler (then ``workers`` is ignored); it must answer (within
+        :data:`SCHEDULER_TIMEOUT_S` seconds) before anything is written.
     progress : bool, keyword
         Show a tqdm bar on stderr (only when stderr is a terminal).
 
     Raises
     ------
+    InvalidArgumentError
+        A bad argument, or no Dask scheduler answers at ``scheduler`` (checked before the store is
+        created).
     TaskError
         A task function raised or returned malformed rows (the message names the task; tasks that
         finished before are stored).
@@ -446,6 +466,16 @@ def run_sweep(fn: Callable, tasks: Sequence[Task], *, study: str, seed: int, par
         raise bad_argument("scheduler", scheduler, "must be a scheduler address string", "pass e.g. 'tcp://127.0.0.1:8786'")
 
     t_start = time.perf_counter()
+    # the scheduler answers before the store is created: a bad address leaves nothing behind
+    client = connect_scheduler(scheduler) if scheduler is not None else None
+    try:
+        return _sweep(fn, tasks, study, seed, params, store, fresh, workers, scheduler, progress, client, t_start)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _sweep(fn, tasks, study, seed, params, store, fresh, workers, scheduler, progress, client, t_start):
     st = ResultStore(store, study, seed, params) if store is not None else None
     done: dict[Task, tuple[list[list], float, bool]] = {}
     if st is not None:
@@ -463,7 +493,7 @@ def run_sweep(fn: Callable, tasks: Sequence[Task], *, study: str, seed: int, par
     log.info("sweep %s: %d tasks, %d stored, %d to run (%s)", study, len(tasks), len(done), len(pending), backend)
     if pending:
         if backend == "dask":
-            results = _iter_dask(fn, pending, study, seed, params, scheduler)
+            results = _iter_dask(fn, pending, study, seed, params, client)
         elif backend == "loky":
             results = _iter_loky(fn, pending, study, seed, params, workers)
         else:

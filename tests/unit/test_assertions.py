@@ -110,6 +110,29 @@ def test_budget_scales_replicates_and_sizes():
     assert {r[2] for r in rows} == {"2"}
 
 
+def test_a_fractional_budget_can_fail_a_true_statement():
+    """The case docs/modules/verification.strategies.md quotes: at budget 0.05 (2 replicates, sizes 11
+    to 89) the w-random ring study, inside the hypotheses, FAILs for seed 1; at budget 0.25 it passes.
+    Budgets < 1 are for smoke runs."""
+    kern = expansion_kernel("fourier", [[1.0, 0, 0], [0, 0.5, 0], [0, 0, 0.5]])
+    weights = WeightSequence("w-random", kern, seed=1)
+    msg = _fail(STD, kern, weights, SIZES, observable="state", seed=1, budget=0.05)
+    assert "criterion (FAIL): the interval of the exponent meets [-0.7, -0.3]" in msg and "-0.785" in msg
+    assert assert_mean_field_convergence(STD, kern, weights, SIZES, observable="state", seed=1, budget=0.25).passed
+
+
+def test_the_simplest_kernel_of_a_range_holding_zero_has_no_rate():
+    """kernels(min_value=0.0) shrinks to w = 0 (the docs warn): no rate can be fitted."""
+    from hypothesis import find, settings
+
+    from verification.strategies import kernels
+
+    zero = find(kernels(min_value=0.0), lambda k: True, settings=settings(database=None, derandomize=True))
+    assert str(zero) == "ExpansionKernel(fourier: w = 0)"
+    msg = _fail(STD, zero, WeightSequence("step", zero), [50, 100, 200], observable="state", seed=1, replicates=2)
+    assert "no rate" in msg
+
+
 def test_the_budget_environment_variable(monkeypatch):
     monkeypatch.setenv(A.BUDGET_ENV, "2.5")
     assert current_budget() == 2.5

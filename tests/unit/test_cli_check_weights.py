@@ -6,6 +6,8 @@ so that a failure here points at check-weights and not at another sub-command's 
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,6 +80,27 @@ def test_single_file_cannot_tell_exits_0(tmp_path, run):
     assert code == 0 and "| O(1/N) weights | cannot tell |" in out and "kappa_N = 15" in out
 
 
+def test_help_and_report_state_the_sizes_the_fit_needs(tmp_path, run, capsys):
+    """Two sizes give a fitted exponent (no interval), three an interval: the help and the one-size
+    report say so (the help said '3 or more' while the report said 'fewer than 2')."""
+    with pytest.raises(SystemExit):
+        run("--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "2 or more sizes (with kappa_N > 0) give a fitted growth exponent, 3 or more also its 95% interval" \
+        in help_text
+    for N in (20, 40, 80):
+        np.save(tmp_path / f"r{N}.npy", ring().weights(N))
+    code, out, _ = run(tmp_path / "r20.npy")
+    assert code == 0 and "give >= 2 sizes to fit a growth (>= 3 for an interval)" in out
+    assert "fewer than 2 sizes with kappa_N > 0; 2 sizes give an exponent, 3 or more also its interval" in out
+    code, out, _ = run(tmp_path / "r20.npy", tmp_path / "r40.npy", "--json")
+    growth = json.loads(out)["growth"]
+    assert code == 0 and growth["n_sizes"] == 2 and growth["lower"] is None  # fitted, no interval
+    code, out, _ = run(tmp_path / "r20.npy", tmp_path / "r40.npy", tmp_path / "r80.npy", "--json")
+    growth = json.loads(out)["growth"]
+    assert growth["n_sizes"] == 3 and growth["lower"] <= growth["exponent"] <= growth["upper"]
+
+
 def test_model_options(tmp_path, run):
     np.save(tmp_path / "r.npy", ring().weights(10))
     code, out, _ = run(tmp_path / "r.npy", "--intensity", "exponential")
@@ -98,7 +121,7 @@ def test_model_options(tmp_path, run):
     ("ok", ["--intensity", "tanh"], "unknown intensity family"),
     ("ok", ["--param", "lam"], "NAME=VALUE"),
     ("ok", ["--param", "lam=big"], "number"),
-    ("ok", ["--param", "gain=2"], "wrong parameters"),
+    ("ok", ["--param", "gain=2"], "argument '--param gain' = 2.0 (type float): is not a parameter"),
     ("ok", ["--samples", "1"], "--samples"),
 ])
 def test_bad_input_exits_2(tmp_path, run, setup, extra, match):

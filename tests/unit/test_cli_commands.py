@@ -72,6 +72,17 @@ def test_library_errors_name_the_flag(run, tmp_path):
     assert code == 2 and "does not exist" in err
 
 
+def test_unknown_param_names_the_flag_and_the_family_parameters(run):
+    code, _, err = run("simulate", "--kernel", "ring", "--N", "5", "--param", "foo=1")
+    assert code == 2 and "argument '--param foo' = 1.0" in err and "'--intensity'" not in err
+    assert "whose parameters are lam, beta, theta" in err and "--param lam=10" in err and "Traceback" not in err
+    code, _, err = run("stationary", "--intensity", "relu", "--param", "lam=3")
+    assert code == 2 and "argument '--param lam'" in err and "slope, theta, cap" in err
+    # a parameter of another family (so not caught by solve's any-family check) is named as well
+    code, _, err = run("solve", "--param", "c=2", "--n-xi", "2")
+    assert code == 2 and "argument '--param c'" in err and "lam, beta, theta" in err
+
+
 def test_help_texts_are_plain_and_list_the_registry(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
@@ -240,6 +251,23 @@ def test_stationary_homogeneous_and_spatial_agree(run):
     np.testing.assert_allclose(d["rate"], float(r_mp), rtol=1e-10)
     code, out, _ = run("stationary", "--J", "0.85", "--dps", "16")
     assert code == 0 and mpmath.nstr(r_mp, 12) in out
+
+
+def test_stationary_prints_the_requested_digits_and_says_where_the_agreement_is_measured(run):
+    """--dps 20 gives 20 significant digits in the table and in --json (a 32-digit mpmath computation,
+    independent of the CLI, is the reference); digits_agreed is measured at dps + 15 working digits
+    and the table says so."""
+    ref = stationary_rate(NeuronModel.standard(), 1.0, dps=32).rate
+    code, out, err = run("stationary", "--J", "1", "--dps", "20")
+    assert code == 0, err
+    assert f"rate r = {mpmath.nstr(ref, 20)}\n" in out
+    assert "working precision dps + 15 = 35 digits" in out
+    code, out, err = run("stationary", "--J", "1", "--dps", "20", "--json")
+    (state,) = _json(out)["states"]
+    assert state["rate"] == mpmath.nstr(ref, 20) and state["digits"] == 20 and state["working_dps"] == 35
+    assert 15 <= state["digits_agreed"] <= 35
+    code, out, _ = run("stationary", "--J", "1", "--dps", "32", "--json")
+    assert _json(out)["states"][0]["rate"] == mpmath.nstr(ref, 32)  # not cut at 30 digits
 
 
 # ---------------------------------------------------------------------------------------- cut-norm

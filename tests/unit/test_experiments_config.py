@@ -202,6 +202,54 @@ def test_cli_bad_workers_and_scheduler(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_cli_unreachable_scheduler_writes_nothing(tmp_path, capsys, monkeypatch):
+    """Exit 2 and nothing written (verify --help promises it): the scheduler is asked before the
+    output folder and the task store exist; a folder that existed before keeps exactly its files."""
+    import verification.sweep as sweep
+
+    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 0.5)
+    out = tmp_path / "o"
+    code = main(["verify", "--quick", "--only", "V1", "--scheduler", "tcp://127.0.0.1:1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "argument '--scheduler' = 'tcp://127.0.0.1:1'" in err and "no Dask scheduler answered" in err
+    assert not out.exists()
+    out.mkdir()
+    (out / "mine.txt").write_text("x")
+    assert main(["verify", "--quick", "--only", "V1", "--scheduler", "tcp://127.0.0.1:1", "--out", str(out)]) == 2
+    assert sorted(os.listdir(out)) == ["mine.txt"]
+
+
+def test_cli_workers_with_scheduler_is_refused(tmp_path, capsys):
+    code = main(["verify", "--quick", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1",
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "argument '--workers' = 2" in err and "cannot be combined with --scheduler" in err
+    assert "Fix: drop --workers" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_says_on_stderr_when_a_study_starts(tmp_path, capsys, monkeypatch):
+    """Without a terminal there is no progress bar: one line per study on stderr when it starts (its
+    task count), and with --json stdout stays for the JSON alone (the sweep is stopped at its start)."""
+    import verification.sweep as sweep
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def stop(fn, tasks, **kwargs):
+        seen["n"] = len(tasks)
+        raise Stop
+
+    monkeypatch.setattr(sweep, "run_sweep", stop)
+    with pytest.raises(Stop):
+        main(["verify", "--quick", "--only", "V1", "--json", "--out", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    assert out == "" and seen["n"] > 0
+    assert f"V1 scaling: {seen['n']} tasks" in err and "stderr is not a terminal" in err
+
+
 def test_cli_help_and_print_config(capsys):
     with pytest.raises(SystemExit) as info:
         main(["verify", "--help"])

@@ -136,6 +136,16 @@ def test_unwritable_store(tmp_path):
         run_sweep(rate_task, TASKS[:1], study="demo", seed=2, params=PARAMS, store=blocker / "sub", progress=False)
 
 
+def test_unreachable_scheduler_is_refused_before_the_store_exists(tmp_path, monkeypatch):
+    import verification.sweep as sweep
+
+    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 0.5)
+    with pytest.raises(InvalidArgumentError, match="no Dask scheduler answered"):
+        run_sweep(rate_task, TASKS[:1], study="demo", seed=2, params=PARAMS, store=tmp_path / "store",
+                  scheduler="tcp://127.0.0.1:1", progress=False)
+    assert not (tmp_path / "store").exists()
+
+
 def test_failing_task_is_named_and_earlier_tasks_are_stored(tmp_path, workers=1):
     store = tmp_path / "store"
     params = {**PARAMS, "bad_N": 40}

@@ -57,6 +57,22 @@ def _params(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _check_family_params(family: str, params: dict[str, Any]) -> None:
+    """Each ``--param`` name is a parameter of ``family`` (an unknown family is left to the library,
+    whose message lists the families)."""
+    cls = INTENSITY_FAMILIES.get(family)
+    if cls is None:
+        return
+    fields = cls.__dataclass_fields__
+    names = list(fields)
+    for key, value in params.items():
+        if key not in names:  # the fix is written NAME=VALUE, which the CLI prints as --param NAME=VALUE
+            raise bad_argument(f"--param {key}", value, f"is not a parameter of the intensity family {family!r}, "
+                               f"whose parameters are {', '.join(names)}",
+                               f"use one of them, e.g. {names[0]}={fields[names[0]].default:g}, or choose "
+                               "another --intensity")
+
+
 def model_config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The model options given on the command line as a partial config
     ``{"I0": ..., "intensity": ..., "params": {...}, "reset": ...}`` (options not given are left out)."""
@@ -71,7 +87,9 @@ def model_from_config(cfg: dict[str, Any]) -> NeuronModel:
     """The model of a (partial) config of :func:`model_config_from_args`, defaults filled in."""
     full = {**MODEL_DEFAULTS, **{k: v for k, v in cfg.items() if v is not None}}
     intensity: dict[str, Any] = {"family": full["intensity"]}
-    intensity.update({k: v for k, v in (full.get("params") or {}).items() if v is not None})
+    params = {k: v for k, v in (full.get("params") or {}).items() if v is not None}
+    _check_family_params(str(full["intensity"]).lower(), params)
+    intensity.update(params)
     return NeuronModel.from_config({"drift": {"family": "leaky", "I0": full["I0"]}, "intensity": intensity,
                                     "reset": full["reset"]})
 

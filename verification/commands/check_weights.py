@@ -25,8 +25,9 @@ HELP = ("check the theorem's hypotheses (O(1/N) weights, bounded Lipschitz f, Li
 DESCRIPTION = """\
 Check the hypotheses of the mean-field theorem on weight files and a neuron model:
   O(1/N) weights   sup_N kappa_N < inf, kappa_N = N max_{i != j} |W_ij|, judged from the growth of
-                   kappa_N over the files (give 3 or more sizes; one size cannot show growth, but
-                   kappa_N > 100 is reported as a warning)
+                   kappa_N over the files: 2 or more sizes (with kappa_N > 0) give a fitted growth
+                   exponent, 3 or more also its 95% interval (recommended); one size cannot show
+                   growth, but kappa_N > 100 is reported as a warning
   f bounded, f Lipschitz, b Lipschitz, f >= 0   from the model's closed forms, with a sampled check
 
 The files form one sequence of networks (any order; sorted by N).  Make example files with

@@ -4,7 +4,8 @@ Two references of :mod:`solvers.references`:
 
 * homogeneous (``--J J``, default 1; the kernel ``w = J``): every fixed point ``r = Phi(J r)``
   (:func:`~solvers.references.stationary_states`) in mpmath, each confirmed by two independent
-  quadratures (age and space variables), printed with the digits on which they agree;
+  quadratures (age and space variables) at working precision ``dps + 15``, printed to ``--dps``
+  digits (fewer only if the two agree on fewer) with the digits on which they agree;
 * spatially extended (``--kernel NAME``): ``r(xi) = Phi(int w(xi, zeta) r(zeta) dzeta)`` by Newton on
   an ``--n-xi`` Nystrom grid (:func:`~solvers.references.spatial_stationary`, double precision),
   with the uniqueness and stability information it reports.
@@ -12,6 +13,7 @@ Two references of :mod:`solvers.references`:
 from __future__ import annotations
 
 import argparse
+import math
 
 from verification.commands._common import add_json_flag, emit_json
 from verification.commands._model_options import MODEL_ALIASES, add_model_arguments, model_from_args
@@ -49,18 +51,26 @@ def _homogeneous(args: argparse.Namespace, model) -> int:
 
     J = 1.0 if args.J is None else args.J
     states = stationary_states(model, J, dps=args.dps)
-    digits = max(15, args.dps - 5)
-    out = [{"rate": s.rate, "input": s.input, "fixed_point": s.fixed_point, "mean": s.mean,
-            "rate_age": s.rate_age, "rate_space": s.rate_space, "digits_agreed": s.digits_agreed} for s in states]
+    # the references compute at dps + 15 working digits (solvers.references); digits_agreed is how far
+    # the age and space quadratures agree there (at least dps - 5, else the reference raises)
+    working = args.dps + 15
+    out = []
+    for s in states:
+        # the requested digits, fewer only when the two quadratures do not confirm that many
+        shown = max(1, min(args.dps, math.floor(s.digits_agreed)))
+        out.append({**{k: mpmath.nstr(getattr(s, k), shown)
+                       for k in ("rate", "input", "fixed_point", "mean", "rate_age", "rate_space")},
+                    "digits": shown, "digits_agreed": s.digits_agreed, "working_dps": working})
     if args.json:
         emit_json({"kind": "homogeneous", "J": J, "dps": args.dps, "states": out})
         return 0
     print(f"homogeneous stationary states, w = J = {J:g} ({len(states)} found; mpmath, {args.dps} digits)")
-    for k, s in enumerate(states):
-        print(f"state {k}: rate r = {mpmath.nstr(s.rate, digits)}")
-        print(f"  input h = J r = {mpmath.nstr(s.input, 15)}; x* = {mpmath.nstr(s.fixed_point, 15)} "
-              f"(zero of b + h); mean E[X] = {mpmath.nstr(s.mean, 15)}")
-        print(f"  age and space quadratures agree to {s.digits_agreed:.1f} digits")
+    for k, (s, o) in enumerate(zip(states, out)):
+        print(f"state {k}: rate r = {o['rate']}")
+        print(f"  input h = J r = {o['input']}; x* = {o['fixed_point']} (zero of b + h)")
+        print(f"  mean E[X] = {o['mean']}")
+        print(f"  the age and space quadratures agree to {s.digits_agreed:.1f} digits (working precision "
+              f"dps + 15 = {working} digits); {o['digits']} digits shown")
     return 0
 
 

@@ -8,11 +8,12 @@ any work starts (unknown keys, types, ranges, weight files, the output folder): 
 line naming the field, the value, the rule and the fix, exit code 2, and nothing is written.
 
 Each study is a sweep of ``(case, N, rep)`` tasks (in-process, a local process pool with
-``--workers``, or a Dask cluster with ``--scheduler``: the bytes of ``results.csv`` do not depend on
-the choice).  Finished tasks are stored under ``OUT/.store`` as they finish, so an interrupted run
-resumes where it stopped (``--fresh`` discards them).  Reports: ``OUT/<study>/`` (``summary.md``,
-``results.csv``, ``run.json``, ``verdicts.json``, ``timings.csv``, ``figures/``) and the headline table
-``OUT/README.md``.  Exit code 1 when a study FAILs one of its criteria.
+``--workers``, or a Dask cluster with ``--scheduler``, not both; the bytes of ``results.csv`` do not
+depend on the choice).  A scheduler must answer before anything is written.  Finished tasks are stored
+under ``OUT/.store`` as they finish, so an interrupted run resumes where it stopped (``--fresh``
+discards them).  Reports: ``OUT/<study>/`` (``summary.md``, ``results.csv``, ``run.json``,
+``verdicts.json``, ``timings.csv``, ``figures/``) and the headline table ``OUT/README.md``.  Exit code 1
+when a study FAILs one of its criteria.
 """
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ import argparse
 import logging
 import os
 import re
+import sys
 import time
 import warnings
 
-from verification.commands._common import add_json_flag, emit_json
+from verification.commands._common import add_json_flag, emit_json, stderr
 
 NAME = "verify"
 HELP = ("run the verification studies V1-V4 (and a user study) from a TOML config and write their reports; "
@@ -61,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="a TOML run configuration (sections [scaling], "
                         "[subsequence], [initial_data], [solvers], [user]); default: the embedded full one")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="local worker processes (default 1: in-process)")
+                        help="local worker processes (default 1: in-process; not with --scheduler)")
     parser.add_argument("--scheduler", metavar="ADDR",
                         help="address of a Dask distributed scheduler (e.g. tcp://127.0.0.1:8786); needs ifmf[dask] "
                              "on the workers and the user's weight files readable there")
@@ -121,9 +123,17 @@ def run(args: argparse.Namespace) -> int:
                            "--config", "drop one of them")
     workers = check_int("--workers", args.workers, 1, "pass e.g. --workers 2")
     scheduler = _check_scheduler(args.scheduler)
+    if scheduler is not None and workers != 1:
+        raise bad_argument("--workers", workers, "sets local worker processes and cannot be combined with "
+                           "--scheduler (the Dask cluster's workers run the tasks)",
+                           "drop --workers to run on the cluster, or drop --scheduler to run on local processes")
     only = resolve_studies(args.only) if args.only else None
     rc = load_run_config(args.config, quick=args.quick, only=only)
     out = _check_out(args.out)
+    if scheduler is not None:  # it answers before the output folder and the store are created
+        from verification.sweep import check_scheduler
+
+        check_scheduler(scheduler, flag="--scheduler")
     # ------------------------------------------------------------------ everything validated: work
     from verification.experiments import study_module
     from verification.report import make_run_info, write_report, write_reports_index
@@ -145,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
         holder: dict = {}
 
         def sweep(fn, tasks, params, _name=name, _cfg=cfg, _holder=holder):
+            # the progress bar is drawn on a terminal only: this line tells a log file (or --json's
+            # stderr) that a study started, and how big it is
+            stderr(f"{STUDIES[_name]} {_name}: {len(tasks)} tasks (those stored in {store} are reused)"
+                   f"{'' if sys.stderr.isatty() else '; no progress bar: stderr is not a terminal'}")
             res = run_sweep(fn, tasks, study=_name, seed=_cfg.data["seed"], params=params, store=store,
                             fresh=args.fresh, workers=workers, scheduler=scheduler, progress=True)
             _holder["result"] = res
