@@ -73,7 +73,7 @@ def test_library_errors_name_the_flag(run, tmp_path):
 
 
 def test_unknown_param_names_the_flag_and_the_family_parameters(run):
-    code, _, err = run("simulate", "--kernel", "ring", "--N", "5", "--param", "foo=1")
+    code, _, err = run("simulate", "--seed", "1", "--kernel", "ring", "--N", "5", "--param", "foo=1")
     assert code == 2 and "argument '--param foo' = 1.0" in err and "'--intensity'" not in err
     assert "whose parameters are lam, beta, theta" in err and "--param lam=10" in err and "Traceback" not in err
     code, _, err = run("stationary", "--intensity", "relu", "--param", "lam=3")
@@ -123,7 +123,8 @@ def test_memory_estimate_refuses_before_allocating(run):
     code, _, err = run("simulate", "--seed", "1", "--kernel", "ring", "--N", "2000", "--max-memory", "10MB")
     assert code == 2
     assert "argument '--N' = 2000" in err and "30.5 MiB" in err and "10 MB" not in err  # 2000^2 * 8 bytes
-    assert "--dtype float32" in err and "erdos-renyi" in err and "low-rank" in err and "not available yet" in err
+    assert "--dtype float32" in err and "erdos-renyi" in err and "--operator low-rank" in err
+    assert "--operator on-the-fly" in err  # the matrix-free paths of the named kernels
     code, _, err = run("simulate", "--seed", "1", "--kernel", "random-sign", "--N", "2000", "--dtype", "float32",
                        "--max-memory", "10MB")
     assert code == 2 and "--dtype float32" not in err.split("Fix:")[1] and "temporaries" in err

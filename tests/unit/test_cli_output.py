@@ -144,14 +144,14 @@ def test_simulate_out_fallback_when_the_final_write_fails(tmp_path, monkeypatch,
     assert json.loads(str(z["meta_json"]))["N"] == 30 and z["spike_times"].size > 0
     # nowhere to write at all: said so, exit 1
     _failing_for(monkeypatch, "*")
-    assert main(["simulate", "--kernel", "ring", "--N", "30", "--t-end", "1", "--out", str(out)]) == 1
+    assert main(["simulate", "--kernel", "ring", "--N", "30", "--t-end", "1", "--seed", "2", "--out", str(out)]) == 1
     assert "the results were NOT saved" in capsys.readouterr().err
 
 
 def test_simulate_out_rules_in_process(tmp_path, monkeypatch, capsys, umask):
     monkeypatch.chdir(tmp_path)
     umask(0o027)
-    base = ["simulate", "--kernel", "ring", "--N", "20", "--t-end", "0.5"]
+    base = ["simulate", "--kernel", "ring", "--N", "20", "--t-end", "0.5", "--seed", "1"]
     assert main(base + ["--out", ""]) == 2
     assert "argument '--out' = ''" in capsys.readouterr().err
     assert main(base + ["--out", "r.npz"]) == 0 and _mode("r.npz") == 0o640
