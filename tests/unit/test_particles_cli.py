@@ -63,9 +63,11 @@ def test_benchmark_script_runs(capsys):
     spec = importlib.util.spec_from_file_location("bench_particles", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert mod.main(["--N", "300", "--t-end", "1"]) == 0
+    assert mod.main(["--N", "300", "--t-end", "1", "--lowrank-N", "2000", "--onthefly-N", "500",
+                     "--onthefly-t-end", "0.1"]) == 0  # tiny rows of each block (the defaults are 10^6, 10^5)
     out = capsys.readouterr().out
     assert "events/s" in out and "ratio" in out and "exponential" in out and "vs sig" in out
+    assert "fl/wall" in out and "col/wall" in out  # the low-rank and on-the-fly rows with their baselines
     assert mod.main(["--N", "200", "--t-end", "1", "--chunks"]) == 0
     out = capsys.readouterr().out
     assert "us/chunk" in out and "implied" in out and "exponential" in out
