@@ -9,6 +9,13 @@ certified bracket and its companions.
 * :func:`population_w1` (coarsest) and :func:`strong_distance` (finest), exact (:mod:`._distances`);
 * :func:`pairing` -- ``<(T_w^* g) psi, mu - nu>`` computed independently, to check certificates.
 
+A correction to SPEC (V3 and the metric issue): with alternating initial values ``a, b`` across
+neighbouring neurons, SPEC says ``d_w(mu^N_0, mu_0) = 0`` at even ``N`` for ``ring``, ``constant``
+and ``two-block``.  That holds for ``ring`` and ``constant``; for ``two-block`` it holds only for
+``N`` divisible by 4 (``N = 4m + 2``: ``0.78/N``; odd ``N``: ``0.51/N``, not ``0.6/N``), derived and
+asserted in ``tests/unit/test_metrics.py``.  The V3 study uses ``skew`` and fits even and odd ``N``
+separately.
+
 Measures are :class:`solvers.measures.ExtendedMeasure` (network states, mean-field snapshots, grid
 densities); kernels :class:`solvers.graphons.Kernel` with ``w(zeta, xi)``, ``zeta`` postsynaptic.
 
