@@ -105,10 +105,10 @@ def _weights(args: argparse.Namespace):
     if args.N is None:
         raise bad_argument("--N", None, "--kernel needs the number of neurons", "pass e.g. --N 1000")
     if args.operator != "dense":
-        from solvers.graphons import KERNELS, named_kernel
+        from solvers.graphons import KERNELS, named_kernel, sequence_info
         from solvers.validation import check_int
 
-        key = str(args.kernel).lower().replace("_", "-")
+        key = sequence_info(args.kernel).name  # the one registry of names (unknown names raise there)
         if key not in KERNELS:
             raise bad_argument("--operator", args.operator, f"needs a named kernel, not the sequence {args.kernel!r}",
                                f"use --kernel one of {sorted(KERNELS)}, or --operator dense")
