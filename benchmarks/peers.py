@@ -3,7 +3,9 @@
 The network: ``N`` neurons, ``W_ij = (1 + 0.5 cos(2 pi (xi_i - xi_j))) / N``, ``W_ii = 0``, ``X(0) = 0``,
 ``T = 10``, leaky drift ``dX/dt = 1.5 - X``, reset 0.  Two intensities:
 
-* the standard neuron ``f = 10 / (1 + exp(-5 (x - 1)))``: ifmf exact dense, ifmf exact low-rank
+* the standard neuron ``f = 10 / (1 + exp(-5 (x - 1)))``: ifmf exact dense (float64 weights, and the same
+  weights stored as float32: half the memory traffic per spike; the state stays float64, so that row simulates
+  exactly the network whose weights are rounded to float32, a relative change of at most ``2^-24``), ifmf exact low-rank
   (``LowRankOperator.from_kernel(ring(), N)``, global candidate stream), and Brian2 (C++ standalone
   when it builds, else its runtime target; ``threshold = rand() < 1 - exp(-f dt)``, exact linear
   integration, synaptic kicks applied in the step of the spike, then the reset);
@@ -35,6 +37,7 @@ Usage::
 
     python benchmarks/peers.py                       # N = 1000, T = 10, 4 seeds, dt = 1e-3 and 5e-4
     python benchmarks/peers.py --N 10000 --seeds 8 --json results.json
+    python benchmarks/peers.py --N 200 --t-end 1 --peers   # the ifmf rows only (no venv is made)
 """
 from __future__ import annotations
 
@@ -54,6 +57,9 @@ I0, XR = 1.5, 0.0
 SIGMOID = {"lam": 10.0, "beta": 5.0, "theta": 1.0}
 EXPONENTIAL = {"c": 1.0, "beta": 5.0, "theta": 1.0}
 J0, J1 = 1.0, 0.5
+# Brian2's weight expression for the synapse i -> j (source i, target j): the same ring weights, since
+# xi_j - xi_i = (j - i) / N and cos is even (tests/unit/test_peers_benchmark.py evaluates it with numpy)
+BRIAN2_WEIGHT = "(J0 + J1 * cos(2 * pi * (i - j) / NN)) / NN"
 REPO = Path(__file__).resolve().parent.parent
 INSTALL_TIMEOUT = 20 * 60
 
@@ -87,7 +93,7 @@ def brian2_worker(N: int, t_end: float, dts: list[float], seeds: int, workdir: s
         G.v = 0
         S = b2.Synapses(G, G, "w : 1", on_pre="v_post += w", namespace=ns)
         S.connect(condition="i != j")
-        S.w = "(J0 + J1 * cos(2 * pi * (i - j) / NN)) / NN"
+        S.w = BRIAN2_WEIGHT
         mon = b2.SpikeMonitor(G, record=False)
         return b2.Network(G, S, mon), mon
 
@@ -138,9 +144,7 @@ def nest_worker(N: int, t_end: float, dts: list[float], seeds: int, workdir: str
 
     nest.set_verbosity("M_ERROR")
     tau, C = 1000.0, 1.0  # 1 time unit = 1000 ms
-    W = ring_weights(N)
-    I, J = np.nonzero(~np.eye(N, dtype=bool))
-    w = W[I, J]
+    W = ring_weights(N)  # (targets, sources), as NEST's all_to_all takes an array of weights
     out = {"peer": "NEST", "version": str(getattr(nest, "__version__", "?")), "runs": []}
     for dt in dts:
         row = {"dt": dt, "rates": [], "loop_s": [], "spikes": [], "target": "pp_psc_delta, 1 thread"}
@@ -151,10 +155,13 @@ def nest_worker(N: int, t_end: float, dts: list[float], seeds: int, workdir: str
                 "tau_m": tau, "C_m": C, "I_e": I0 * C / tau, "c_1": 0.0,
                 "c_2": EXPONENTIAL["c"] * math.exp(-EXPONENTIAL["beta"] * EXPONENTIAL["theta"]),
                 "c_3": EXPONENTIAL["beta"], "dead_time": 1e-8, "with_reset": True, "V_m": 0.0})
-            ids = np.array(pop.tolist())
-            nest.Connect(ids[J], ids[I], conn_spec="one_to_one",
-                         syn_spec={"synapse_model": "static_synapse", "weight": w,
-                                   "delay": np.full(w.size, dt * 1000.0)})
+            # all_to_all with the N x N array: built in C++ (N = 10^4: about 30 s and 7 GB); the
+            # autapses carry W_ii = 0, which leaves V unchanged (NEST then delivers N events per spike, one
+            # more than counted below)
+            t0 = time.perf_counter()
+            nest.Connect(pop, pop, conn_spec={"rule": "all_to_all", "allow_autapses": True},
+                         syn_spec={"synapse_model": "static_synapse", "weight": W, "delay": dt * 1000.0})
+            row.setdefault("connect_s", []).append(time.perf_counter() - t0)
             rec = nest.Create("spike_recorder")
             nest.Connect(pop, rec)
             t0 = time.perf_counter()
@@ -179,9 +186,12 @@ def ifmf_rows(N: int, t_end: float, seeds: int) -> list[dict]:
     standard = NeuronModel(Leaky(I0), Sigmoid(**SIGMOID), reset=XR)
     expo = NeuronModel(Leaky(I0), Exponential(**EXPONENTIAL), reset=XR)
     W = ring().weights(N)
+    W32 = W.astype(np.float32)
     cases = [("ifmf exact dense", "standard", standard, W),
+             ("ifmf exact dense float32", "standard", standard, W32),
              ("ifmf exact low-rank (global)", "standard", standard, LowRankOperator.from_kernel(ring(), N)),
              ("ifmf exact dense", "exponential", expo, W),
+             ("ifmf exact dense float32", "exponential", expo, W32),
              ("ifmf exact low-rank (per-neuron)", "exponential", expo,
               LowRankOperator.from_kernel(ring(), N, streams="per-neuron"))]
     rows = []
@@ -194,6 +204,65 @@ def ifmf_rows(N: int, t_end: float, seeds: int) -> list[dict]:
             row["loop_s"].append(res.wall_time)
             row["spikes"].append(res.n_spikes)
         rows.append(row)
+    return rows
+
+
+def read_ceiling(W: np.ndarray, cols: np.ndarray, repeat: int = 3) -> float:
+    """Synaptic events/s of a compiled loop that only *reads* the columns ``W[:, j]`` of the given
+    spikes (four interleaved streams, summed so nothing is optimised away; best of ``repeat``).
+
+    Every exact simulator of a dense, unstructured network must read the ``N - 1`` weights of a
+    spiking neuron's column at least once (each of them moves another neuron's potential), and the
+    matrix does not fit in any cache, so this is an upper bound on the synaptic events/s of *any* dense
+    exact simulator on this machine, one core, for this weight dtype (not on structured paths such
+    as low-rank, which read no column).
+    """
+    import numba
+
+    @numba.njit(cache=False)
+    def _read(W, cols):
+        n = W.shape[0]
+        q = n // 4
+        acc = 0.0
+        for j in cols:
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for i in range(q):
+                a0 += W[i, j]
+                a1 += W[i + q, j]
+                a2 += W[i + 2 * q, j]
+                a3 += W[i + 3 * q, j]
+            for i in range(4 * q, n):
+                a0 += W[i, j]
+            acc += a0 + a1 + a2 + a3
+        return acc
+
+    Wf = np.asfortranarray(W)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    _read(Wf, cols[:10])  # compile
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        _read(Wf, cols)
+        best = min(best, time.perf_counter() - t0)
+    return cols.size * (W.shape[0] - 1) / best
+
+
+def ceiling_rows(N: int, t_end: float) -> list[dict]:
+    """The read ceiling for float64 and float32 weights, on the spike columns of one ifmf run."""
+    from solvers.graphons import ring
+    from solvers.model import Leaky, NeuronModel, Sigmoid
+    from solvers.particles import simulate
+
+    W = ring().weights(N)
+    res = simulate(NeuronModel(Leaky(I0), Sigmoid(**SIGMOID), reset=XR), W, t_end, 0.0, 0)
+    cols = res.spike_neurons
+    rows = []
+    for dtype in (np.float64, np.float32):
+        rows.append({"name": f"weight-read ceiling {np.dtype(dtype).name}", "events_s": read_ceiling(
+            W.astype(dtype, copy=False), cols), "columns": int(cols.size)})
     return rows
 
 
@@ -253,12 +322,29 @@ def extrapolated(r1: list[float], r2: list[float]) -> tuple[float, float]:
     return 2 * m2 - m1, math.sqrt(4 * s2 * s2 + s1 * s1)
 
 
+def print_ceilings(N: int, rows: list[dict], ceilings: list[dict]) -> None:
+    """The read ceilings, and each peer's best events/s times the factor the goals ask for."""
+    print(f"\n{'read ceiling (any dense exact simulator)':<42} {'events/s':>9}  (columns of {ceilings[0]['columns']} "
+          "spikes of the dense standard run)")
+    for c in ceilings:
+        print(f"{c['name']:<42} {c['events_s']:>9.2e}")
+    f64 = ceilings[0]["events_s"]
+    for peer, goal in (("Brian2", 2.5), ("NEST", 50.0)):
+        peer_rows = [r for r in rows if r["name"].startswith(peer) and r.get("rates")]
+        if not peer_rows:
+            continue
+        best = max(float(np.sum(r["spikes"])) * (N - 1) / float(np.sum(r["loop_s"])) for r in peer_rows)
+        need = goal * best
+        print(f"{goal:g} x {peer}'s best events/s = {need:.2e}: {need / f64:.2f} x the float64 read ceiling, "
+              f"{need / ceilings[1]['events_s']:.2f} x the float32 one")
+
+
 def print_table(N: int, t_end: float, rows: list[dict], notes: list[str]) -> None:
     print(f"\nring network, N = {N}, T = {t_end}; loop times on a shared machine (ratios in the same run are the "
           "meaningful numbers)")
     print(f"{'simulator':<34} {'model':<11} {'dt':>8} {'runs':>4} {'loop_s':>8} {'events/s':>9} "
           f"{'rate (mean +- s.e.)':>22} {'z vs ifmf':>9}")
-    exact = {r["model"]: r for r in rows if r["dt"] is None and "dense" in r["name"]}
+    exact = {r["model"]: r for r in rows if r["dt"] is None and r["name"] == "ifmf exact dense"}
     for r in rows:
         if r.get("rates"):
             m, se = stats(r["rates"])
@@ -301,9 +387,10 @@ def main(argv=None) -> int:
     from solvers._compiled import cache_root
 
     rows = ifmf_rows(args.N, args.t_end, args.seeds)
+    ceilings = ceiling_rows(args.N, args.t_end)
     notes: list[str] = []
     venv_path = args.venv or cache_root() / "peers-venv"
-    python, status = ensure_venv(venv_path, bench_requirements())
+    python, status = ensure_venv(venv_path, bench_requirements()) if args.peers else (None, {})
     with tempfile.TemporaryDirectory(prefix="ifmf-peers-") as workdir:
         for peer in args.peers:
             req = {"brian2": "brian2", "nest": "nest-simulator"}[peer]
@@ -323,6 +410,7 @@ def main(argv=None) -> int:
                              "rates": run["rates"], "loop_s": run["loop_s"], "spikes": run["spikes"]})
                 notes.append(f"{res['peer']} dt = {run['dt']:g}: {run.get('target', '')}"
                              + (f"; build {run['build_s']:.0f} s" if "build_s" in run else "")
+                             + (f"; connect {np.mean(run['connect_s']):.0f} s per run" if "connect_s" in run else "")
                              + (f"; standalone failed: {run['standalone_error']}" if "standalone_error" in run else ""))
             if len(runs) == 2 and all(len(r["rates"]) > 1 for r in runs):
                 rows.append({"name": f"{res['peer']} {res['version']}", "model": model, "dt": -1, "rates": [],
@@ -331,8 +419,10 @@ def main(argv=None) -> int:
         notes.append("NEST: synaptic delay forced to >= one step (kicks arrive dt late) and dead time of one step; "
                      "both O(dt), removed by the extrapolation to first order")
     print_table(args.N, args.t_end, rows, notes)
+    print_ceilings(args.N, rows, ceilings)
     if args.json:
-        args.json.write_text(json.dumps({"N": args.N, "t_end": args.t_end, "rows": rows, "notes": notes}, indent=1))
+        args.json.write_text(json.dumps({"N": args.N, "t_end": args.t_end, "rows": rows, "ceilings": ceilings,
+                                         "notes": notes}, indent=1))
     return 0
 
 
