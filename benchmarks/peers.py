@@ -28,6 +28,12 @@ run, mean +- standard error over the seeds (ifmf seeds 0..S-1; NEST ``rng_seed``
 runtime ``seed(s)``; Brian2 standalone draws a new seed from the clock at each run of the compiled
 binary, so those runs are independent but not reproducible).
 
+Ceilings of the same run: on the spike columns of one dense ifmf run, a compiled loop that only reads
+(and sums) each spike's column, float64 and float32: no dense exact simulator can exceed its events/s on
+one core of this machine, since each of a spike's ``N - 1`` weights must be read once; and a compiled
+``x += W[:, j]`` loop, the work of a simulator that moves every potential at each spike.  The last lines
+set the goals (2.5 x Brian2, 50 x NEST, against their best events/s) against these ceilings.
+
 The peers run in a virtual environment of their own that this script creates (default
 ``<ifmf cache>/peers-venv``) with the requirements of the ``bench`` extra of ``pyproject.toml``
 (``numpy<2.4``: Brian2 2.9, the newest for Python 3.11, fails to import with numpy >= 2.4), leaving
@@ -208,8 +214,9 @@ def ifmf_rows(N: int, t_end: float, seeds: int) -> list[dict]:
 
 
 def read_ceiling(W: np.ndarray, cols: np.ndarray, repeat: int = 3) -> float:
-    """Synaptic events/s of a compiled loop that only *reads* the columns ``W[:, j]`` of the given
-    spikes (four interleaved streams, summed so nothing is optimised away; best of ``repeat``).
+    """Synaptic events/s of compiled loops that only *read* the columns ``W[:, j]`` of the given spikes
+    and sum them (``fastmath``, so the sums vectorise and the loop is bound by memory, not by an add
+    chain); the best of a one-stream and a four-stream loop, best of ``repeat`` each.
 
     Every exact simulator of a dense, unstructured network must read the ``N - 1`` weights of a
     spiking neuron's column at least once (each of them moves another neuron's potential), and the
@@ -219,8 +226,19 @@ def read_ceiling(W: np.ndarray, cols: np.ndarray, repeat: int = 3) -> float:
     """
     import numba
 
-    @numba.njit(cache=False)
-    def _read(W, cols):
+    @numba.njit(fastmath=True, cache=False)
+    def _read1(W, cols):
+        acc = 0.0
+        for j in cols:
+            c = W[:, j]
+            a = 0.0
+            for i in range(c.shape[0]):
+                a += c[i]
+            acc += a
+        return acc
+
+    @numba.njit(fastmath=True, cache=False)
+    def _read4(W, cols):
         n = W.shape[0]
         q = n // 4
         acc = 0.0
@@ -241,11 +259,43 @@ def read_ceiling(W: np.ndarray, cols: np.ndarray, repeat: int = 3) -> float:
 
     Wf = np.asfortranarray(W)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
-    _read(Wf, cols[:10])  # compile
+    best = math.inf
+    for loop in (_read1, _read4):
+        loop(Wf, cols[:10])  # compile
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            loop(Wf, cols)
+            best = min(best, time.perf_counter() - t0)
+    return cols.size * (W.shape[0] - 1) / best
+
+
+def add_loop(W: np.ndarray, cols: np.ndarray, repeat: int = 3) -> float:
+    """Synaptic events/s of a compiled loop doing ``x += W[:, j]`` for the given spikes (four
+    interleaved streams, as ifmf's dense pass): the work of a simulator that moves every potential at
+    each spike, without the candidates, the bounds or the reset (best of ``repeat``)."""
+    import numba
+
+    @numba.njit(fastmath=True, cache=False)
+    def _add(W, cols, x):
+        n = W.shape[0]
+        q = n // 4
+        for j in cols:
+            for i in range(q):
+                x[i] += W[i, j]
+                x[i + q] += W[i + q, j]
+                x[i + 2 * q] += W[i + 2 * q, j]
+                x[i + 3 * q] += W[i + 3 * q, j]
+            for i in range(4 * q, n):
+                x[i] += W[i, j]
+
+    Wf = np.asfortranarray(W)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    x = np.zeros(W.shape[0])
+    _add(Wf, cols[:10], x)
     best = math.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
-        _read(Wf, cols)
+        _add(Wf, cols, x)
         best = min(best, time.perf_counter() - t0)
     return cols.size * (W.shape[0] - 1) / best
 
@@ -261,8 +311,9 @@ def ceiling_rows(N: int, t_end: float) -> list[dict]:
     cols = res.spike_neurons
     rows = []
     for dtype in (np.float64, np.float32):
-        rows.append({"name": f"weight-read ceiling {np.dtype(dtype).name}", "events_s": read_ceiling(
-            W.astype(dtype, copy=False), cols), "columns": int(cols.size)})
+        Wd = W.astype(dtype, copy=False)
+        rows.append({"name": f"weight-read ceiling {np.dtype(dtype).name}", "events_s": read_ceiling(Wd, cols),
+                     "add_events_s": add_loop(Wd, cols), "columns": int(cols.size)})
     return rows
 
 
@@ -324,10 +375,10 @@ def extrapolated(r1: list[float], r2: list[float]) -> tuple[float, float]:
 
 def print_ceilings(N: int, rows: list[dict], ceilings: list[dict]) -> None:
     """The read ceilings, and each peer's best events/s times the factor the goals ask for."""
-    print(f"\n{'read ceiling (any dense exact simulator)':<42} {'events/s':>9}  (columns of {ceilings[0]['columns']} "
-          "spikes of the dense standard run)")
+    print(f"\n{'read ceiling (any dense exact simulator)':<42} {'events/s':>9} {'x += W[:, j]':>12}  (columns of "
+          f"{ceilings[0]['columns']} spikes of the dense standard run)")
     for c in ceilings:
-        print(f"{c['name']:<42} {c['events_s']:>9.2e}")
+        print(f"{c['name']:<42} {c['events_s']:>9.2e} {c.get('add_events_s', math.nan):>12.2e}")
     f64 = ceilings[0]["events_s"]
     for peer, goal in (("Brian2", 2.5), ("NEST", 50.0)):
         peer_rows = [r for r in rows if r["name"].startswith(peer) and r.get("rates")]
