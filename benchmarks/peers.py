@@ -419,12 +419,14 @@ def print_table(N: int, t_end: float, rows: list[dict], notes: list[str]) -> Non
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--N", type=int, default=1000)
-    ap.add_argument("--t-end", type=float, default=10.0)
-    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--N", type=int, default=1000,
+                    help="neurons (NEST needed 7 GB at 10^4: memory grows as N^2)")
+    ap.add_argument("--t-end", type=float, default=10.0, help="simulated time T")
+    ap.add_argument("--seeds", type=int, default=4, help="runs per simulator and dt (>= 2 for standard errors)")
     ap.add_argument("--dt", type=float, nargs=2, default=[1e-3, 5e-4], help="the two clock steps (dt, dt/2)")
     ap.add_argument("--venv", type=Path, default=None, help="the peers' virtual environment")
-    ap.add_argument("--peers", nargs="*", default=["brian2", "nest"], choices=sorted(WORKERS))
+    ap.add_argument("--peers", nargs="*", default=["brian2", "nest"], choices=sorted(WORKERS),
+                    help="peers to run (default both; the flag alone: none, only the ifmf rows and the ceilings)")
     ap.add_argument("--worker-timeout", type=float, default=3600.0)
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -433,6 +435,8 @@ def main(argv=None) -> int:
     if args.worker:  # inside the peers' venv: no ifmf
         print(json.dumps(WORKERS[args.worker](args.N, args.t_end, args.dt, args.seeds, args.workdir)))
         return 0
+    if args.N < 2 or args.seeds < 1 or not args.t_end > 0:
+        ap.error(f"--N {args.N}, --seeds {args.seeds}, --t-end {args.t_end}: need N >= 2, seeds >= 1 and T > 0")
     if not math.isclose(args.dt[1], args.dt[0] / 2, rel_tol=1e-9):
         ap.error("--dt takes dt and dt/2 (the extrapolation 2 r(dt/2) - r(dt) assumes the halving)")
     from solvers._compiled import cache_root

@@ -65,6 +65,13 @@ def test_dt_pair_must_halve(peers, capsys):
     assert "dt/2" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args", [["--N", "1"], ["--seeds", "0"], ["--t-end", "0"]])
+def test_bad_sizes_are_refused_before_any_run(peers, capsys, args):
+    with pytest.raises(SystemExit):
+        peers.main(args + ["--peers"])
+    assert "need N >= 2, seeds >= 1 and T > 0" in capsys.readouterr().err
+
+
 def test_ifmf_rows_run_without_peers(peers, capsys, tmp_path):
     """No peer asked for: no virtual environment is made, the ifmf rows are printed and written."""
     out_json = tmp_path / "peers.json"
