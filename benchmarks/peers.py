@@ -184,7 +184,8 @@ WORKERS = {"brian2": brian2_worker, "nest": nest_worker}
 
 
 # ---------------------------------------------------------------------------------- main (project env)
-def ifmf_rows(N: int, t_end: float, seeds: int) -> list[dict]:
+def ifmf_rows(N: int, t_end: float, seeds: int) -> tuple[list[dict], list[dict]]:
+    """The ifmf rows, and the ceilings (:func:`ceiling_rows`) on the spike columns of the first dense run."""
     from solvers.graphons import ring
     from solvers.model import Exponential, Leaky, NeuronModel, Sigmoid
     from solvers.particles import LowRankOperator, simulate
@@ -201,6 +202,7 @@ def ifmf_rows(N: int, t_end: float, seeds: int) -> list[dict]:
              ("ifmf exact low-rank (per-neuron)", "exponential", expo,
               LowRankOperator.from_kernel(ring(), N, streams="per-neuron"))]
     rows = []
+    cols = None
     for name, model_name, model, weights in cases:
         simulate(model, weights, 0.1, 0.0, 0)  # compile or load the loop
         row = {"name": name, "model": model_name, "dt": None, "rates": [], "loop_s": [], "spikes": []}
@@ -209,8 +211,10 @@ def ifmf_rows(N: int, t_end: float, seeds: int) -> list[dict]:
             row["rates"].append(res.mean_rate)
             row["loop_s"].append(res.wall_time)
             row["spikes"].append(res.n_spikes)
+            if cols is None:  # dense float64, standard neuron, seed 0
+                cols = res.spike_neurons
         rows.append(row)
-    return rows
+    return rows, ceiling_rows({"float64": W, "float32": W32}, cols)
 
 
 def read_ceiling(W: np.ndarray, cols: np.ndarray, repeat: int = 3) -> float:
@@ -301,21 +305,10 @@ def add_loop(W: np.ndarray, cols: np.ndarray, repeat: int = 3) -> float:
     return cols.size * (W.shape[0] - 1) / best
 
 
-def ceiling_rows(N: int, t_end: float) -> list[dict]:
-    """The read ceiling for float64 and float32 weights, on the spike columns of one ifmf run."""
-    from solvers.graphons import ring
-    from solvers.model import Leaky, NeuronModel, Sigmoid
-    from solvers.particles import simulate
-
-    W = ring().weights(N)
-    res = simulate(NeuronModel(Leaky(I0), Sigmoid(**SIGMOID), reset=XR), W, t_end, 0.0, 0)
-    cols = res.spike_neurons
-    rows = []
-    for dtype in (np.float64, np.float32):
-        Wd = W.astype(dtype, copy=False)
-        rows.append({"name": f"weight-read ceiling {np.dtype(dtype).name}", "events_s": read_ceiling(Wd, cols),
-                     "add_events_s": add_loop(Wd, cols), "columns": int(cols.size)})
-    return rows
+def ceiling_rows(weights: dict[str, np.ndarray], cols: np.ndarray) -> list[dict]:
+    """The read ceiling and the column-add loop for each weight dtype, on the given spike columns."""
+    return [{"name": f"weight-read ceiling {dtype}", "events_s": read_ceiling(W, cols),
+             "add_events_s": add_loop(W, cols), "columns": int(cols.size)} for dtype, W in weights.items()]
 
 
 def bench_requirements() -> list[str]:
@@ -442,8 +435,7 @@ def main(argv=None) -> int:
         ap.error("--dt takes dt and dt/2 (the extrapolation 2 r(dt/2) - r(dt) assumes the halving)")
     from solvers._compiled import cache_root
 
-    rows = ifmf_rows(args.N, args.t_end, args.seeds)
-    ceilings = ceiling_rows(args.N, args.t_end)
+    rows, ceilings = ifmf_rows(args.N, args.t_end, args.seeds)
     notes: list[str] = []
     venv_path = args.venv or cache_root() / "peers-venv"
     python, status = ensure_venv(venv_path, bench_requirements()) if args.peers else (None, {})
